@@ -1,0 +1,365 @@
+"""Who works when, and the courses booked on their time.
+
+A TreatmentPlan is one booked course; its Sessions hold a practitioner (and optionally a room) for
+a time range; Reminders are rows with a due time that the worker sends exactly once.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient, ReminderChannel
+from treatments.models import ProtocolTemplate, Treatment
+
+
+class Practitioner(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner"
+    )
+    display_name = models.CharField(_("name shown to patients"), max_length=120)
+    title = models.CharField(_("title"), max_length=80, blank=True, help_text=_("e.g. Dermatologist"))
+    treatments = models.ManyToManyField(
+        Treatment, blank=True, related_name="practitioners", verbose_name=_("performs")
+    )
+    is_active = models.BooleanField(_("taking bookings"), default=True)
+
+    history = HistoricalRecords(m2m_fields=[treatments])
+
+    class Meta:
+        ordering = ["display_name"]
+        verbose_name = _("practitioner")
+        verbose_name_plural = _("practitioners")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Room(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningHours(models.Model):
+    """One opening period on a weekday, in the clinic's local time; a day may have several."""
+
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")),
+                name="opening_hours_close_after_open",
+                violation_error_message=_("Closing time must be after opening time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="opening_hours_valid_weekday"
+            ),
+            models.UniqueConstraint(
+                fields=["weekday", "opens_at"],
+                name="opening_hours_unique_start",
+                violation_error_message=_("That weekday already has a period opening then."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+
+class Closure(models.Model):
+    """Days the clinic is closed (public holidays, training days), both ends included."""
+
+    starts_on = models.DateField(_("first closed day"))
+    ends_on = models.DateField(_("last closed day"))
+    reason = models.CharField(_("reason"), max_length=120)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_on"]
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")),
+                name="closure_ends_after_start",
+                violation_error_message=_("The last closed day cannot be before the first."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.starts_on} – {self.ends_on})"
+
+
+class PlanStatus(models.TextChoices):
+    SCHEDULING = "scheduling", _("Being scheduled")
+    ACTIVE = "active", _("Active")
+    NEEDS_ATTENTION = "needs_attention", _("Needs staff attention")
+    MAINTENANCE = "maintenance", _("In maintenance")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TreatmentPlan(models.Model):
+    """One booked course: the protocol chosen for a patient, with its sessions."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    template = models.ForeignKey(
+        ProtocolTemplate, on_delete=models.PROTECT, related_name="plans", verbose_name=_("protocol")
+    )
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="plans")
+    room = models.ForeignKey(
+        Room, on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.SCHEDULING
+    )
+    session_count = models.PositiveSmallIntegerField(_("initial sessions"))
+    interval_days = models.PositiveSmallIntegerField(_("days between sessions"))
+    first_session_at = models.DateTimeField(_("first session wished at"))
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(auto_now_add=True)
+    override_reason = models.TextField(
+        _("contraindication override reason"),
+        blank=True,
+        help_text=_("Why the course was booked despite a recorded contraindication."),
+    )
+    overridden_conditions = models.CharField(_("conditions overridden"), max_length=400, blank=True)
+    attention_reason = models.TextField(_("why staff attention is needed"), blank=True)
+    maintenance_due_on = models.DateField(_("next maintenance due"), null=True, blank=True)
+    maintenance_cycle = models.PositiveSmallIntegerField(
+        _("maintenance cycles started"), default=0
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-booked_at", "-pk"]
+        verbose_name = _("treatment plan")
+        verbose_name_plural = _("treatment plans")
+        indexes = [
+            models.Index(fields=["status", "maintenance_due_on"], name="plan_status_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(session_count__gte=1), name="plan_at_least_one_session"
+            ),
+            models.CheckConstraint(condition=Q(interval_days__gte=1), name="plan_interval_positive"),
+            models.CheckConstraint(
+                condition=Q(overridden_conditions="") | ~Q(override_reason=""),
+                name="plan_override_has_reason",
+                violation_error_message=_("Overriding a contraindication needs a reason."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.treatment} for {self.patient}"
+
+
+class SessionKind(models.TextChoices):
+    INITIAL = "initial", _("Initial")
+    MAINTENANCE = "maintenance", _("Maintenance")
+
+
+class SessionStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# Every status but cancelled keeps the practitioner's and room's time taken.
+SLOT_FREEING_STATUSES = frozenset({SessionStatus.CANCELLED})
+
+
+class Reaction(models.TextChoices):
+    SWELLING = "swelling", _("Swelling")
+    REDNESS = "redness", _("Redness")
+    BUMPS = "bumps", _("Injection bumps")
+    TIGHTNESS = "tightness", _("Tightness")
+    OTHER = "other", _("Other")
+
+
+class Session(models.Model):
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="sessions")
+    sequence = models.PositiveSmallIntegerField(_("session number"))
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=SessionKind.choices, default=SessionKind.INITIAL
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="sessions"
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=SessionStatus.choices, default=SessionStatus.PLANNED
+    )
+    reactions = models.JSONField(
+        _("reactions observed"), default=list, blank=True, help_text=_("Codes from Reaction.")
+    )
+    reaction_notes = models.TextField(_("reaction notes"), blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        indexes = [
+            models.Index(fields=["practitioner", "starts_at"], name="session_practitioner_idx"),
+            models.Index(fields=["room", "starts_at"], name="session_room_idx"),
+            models.Index(fields=["starts_at"], name="session_starts_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message=_("A session must end after it starts."),
+            ),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="session_sequence_positive"),
+            models.UniqueConstraint(
+                fields=["plan", "sequence"],
+                name="session_unique_sequence_per_plan",
+                violation_error_message=_("The plan already has a session with this number."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} #{self.sequence} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ReminderKind(models.TextChoices):
+    SESSION_EARLY = "session_early", _("Session reminder (early)")
+    SESSION_LATE = "session_late", _("Session reminder (same day)")
+    AFTERCARE = "aftercare", _("Aftercare advice")
+    MAINTENANCE_EARLY = "maintenance_early", _("Maintenance coming up")
+    MAINTENANCE_DUE = "maintenance_due", _("Maintenance due")
+
+
+class ReminderRule(models.Model):
+    """When each kind of reminder goes out; clinic admins tune these in the admin.
+
+    The due time is ``anchor - lead``: the anchor is the session's start for session reminders,
+    the session's day for aftercare, and the due date for maintenance. With ``local_time`` set, the
+    reminder goes out at that wall-clock time in the clinic's zone on the resulting day.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices, unique=True)
+    is_enabled = models.BooleanField(_("send"), default=True)
+    lead_minutes = models.PositiveIntegerField(
+        _("minutes before"), default=0, help_text=_("2880 = two days before, 120 = two hours.")
+    )
+    local_time = models.TimeField(_("at local time"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not needed")
+
+
+class Reminder(models.Model):
+    """A message due at a time. Sent once: the unique keys stop duplicates being created, and the
+    pending→sent transition is a conditional update under a row lock."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="reminders")
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    cycle = models.PositiveSmallIntegerField(
+        _("maintenance cycle"), default=0, help_text=_("Which maintenance round this is about.")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=ReminderChannel.choices)
+    due_at = models.DateTimeField(_("due at"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        indexes = [
+            # The dispatcher's scan: only pending rows, by due time.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status="pending"),
+                name="reminder_pending_due_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "kind"],
+                condition=Q(session__isnull=False),
+                name="reminder_once_per_session_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "cycle", "kind"],
+                condition=Q(session__isnull=True),
+                name="reminder_once_per_plan_cycle_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="sent", sent_at__isnull=False)
+                | (~Q(status="sent") & Q(sent_at__isnull=True)),
+                name="reminder_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.plan.patient} at {self.due_at:%Y-%m-%d %H:%M}"

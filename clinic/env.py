@@ -47,7 +47,9 @@ class Env:
     def choice(self, name: str, default: str, *, choices: list[str]) -> str:
         value = self._raw(name) or default
         if value not in choices:
-            raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+            raise ImproperlyConfigured(
+                f"{name} must be one of {', '.join(choices)}, got {value!r}."
+            )
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

@@ -22,7 +22,9 @@ if DEBUG:
     ALLOWED_HOSTS = env.csv_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 else:
     SECRET_KEY = env.required_string("SECRET_KEY", "production (DEBUG=false) needs a secret key")
-    ALLOWED_HOSTS = env.required_csv_list("ALLOWED_HOSTS", "production (DEBUG=false) serves named hosts only")
+    ALLOWED_HOSTS = env.required_csv_list(
+        "ALLOWED_HOSTS", "production (DEBUG=false) serves named hosts only"
+    )
 CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -35,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "simple_history",
+    "clinic",
     "treatments",
     "patients",
     "scheduling",
@@ -116,6 +119,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -124,16 +128,28 @@ STORAGES = {
 
 # --- Email and SMS --------------------------------------------------------------------------
 
-EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_FILE_PATH = str(VAR_DIR / "outbox" / "email")
-EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
-EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=False)
+_MAILER_BACKENDS = {
+    "console": ("django.core.mail.backends.console.EmailBackend", {}),
+    "file": (
+        "django.core.mail.backends.filebased.EmailBackend",
+        {"file_path": str(VAR_DIR / "outbox" / "email")},
+    ),
+    "smtp": (
+        "django.core.mail.backends.smtp.EmailBackend",
+        {
+            "host": env.string("SMTP_HOST", "localhost"),
+            "port": env.integer("SMTP_PORT", 587, minimum=1),
+            "username": env.string("SMTP_USER", ""),
+            "password": env.string("SMTP_PASSWORD", ""),
+            "use_tls": env.boolean("SMTP_TLS", default=True),
+        },
+    ),
+}
+_mailer_backend, _mailer_options = _MAILER_BACKENDS[
+    env.choice("MAILER", "console", choices=list(_MAILER_BACKENDS))
+]
+MAILERS = {"default": {"BACKEND": _mailer_backend, "OPTIONS": _mailer_options}}
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "clinic@localhost")
-SMS_BACKEND = env.string("SMS_BACKEND", "scheduling.sms.ConsoleSmsBackend")
-SMS_FILE_PATH = str(VAR_DIR / "outbox" / "sms")
 
 # --- Celery ---------------------------------------------------------------------------------
 

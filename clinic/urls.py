@@ -1,8 +1,12 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clinic import views
+
+admin.site.site_header = settings.CLINIC_NAME
+admin.site.site_title = settings.CLINIC_NAME
 
 urlpatterns = [
     path("", views.home, name="home"),

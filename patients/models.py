@@ -39,7 +39,10 @@ class Patient(models.Model):
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.KOREAN
     )
     reminder_channel = models.CharField(
-        _("reminders by"), max_length=8, choices=ReminderChannel.choices, default=ReminderChannel.SMS
+        _("reminders by"),
+        max_length=8,
+        choices=ReminderChannel.choices,
+        default=ReminderChannel.SMS,
     )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

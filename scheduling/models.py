@@ -21,7 +21,9 @@ class Practitioner(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner"
     )
     display_name = models.CharField(_("name shown to patients"), max_length=120)
-    title = models.CharField(_("title"), max_length=80, blank=True, help_text=_("e.g. Dermatologist"))
+    title = models.CharField(
+        _("title"), max_length=80, blank=True, help_text=_("e.g. Dermatologist")
+    )
     treatments = models.ManyToManyField(
         Treatment, blank=True, related_name="practitioners", verbose_name=_("performs")
     )
@@ -157,9 +159,7 @@ class TreatmentPlan(models.Model):
     overridden_conditions = models.CharField(_("conditions overridden"), max_length=400, blank=True)
     attention_reason = models.TextField(_("why staff attention is needed"), blank=True)
     maintenance_due_on = models.DateField(_("next maintenance due"), null=True, blank=True)
-    maintenance_cycle = models.PositiveSmallIntegerField(
-        _("maintenance cycles started"), default=0
-    )
+    maintenance_cycle = models.PositiveSmallIntegerField(_("maintenance cycles started"), default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -177,7 +177,9 @@ class TreatmentPlan(models.Model):
             models.CheckConstraint(
                 condition=Q(session_count__gte=1), name="plan_at_least_one_session"
             ),
-            models.CheckConstraint(condition=Q(interval_days__gte=1), name="plan_interval_positive"),
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=1), name="plan_interval_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(overridden_conditions="") | ~Q(override_reason=""),
                 name="plan_override_has_reason",

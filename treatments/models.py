@@ -233,18 +233,14 @@ class ProtocolTemplate(models.Model):
                 & Q(initial_sessions_min__lte=F("initial_sessions_default"))
                 & Q(initial_sessions_default__lte=F("initial_sessions_max")),
                 name="protocol_sessions_min_default_max",
-                violation_error_message=_(
-                    "Sessions must satisfy 1 ≤ fewest ≤ usual ≤ most."
-                ),
+                violation_error_message=_("Sessions must satisfy 1 ≤ fewest ≤ usual ≤ most."),
             ),
             models.CheckConstraint(
                 condition=Q(interval_days_min__gte=1)
                 & Q(interval_days_min__lte=F("interval_days_default"))
                 & Q(interval_days_default__lte=F("interval_days_max")),
                 name="protocol_interval_min_default_max",
-                violation_error_message=_(
-                    "Gaps must satisfy 1 ≤ shortest ≤ usual ≤ longest."
-                ),
+                violation_error_message=_("Gaps must satisfy 1 ≤ shortest ≤ usual ≤ longest."),
             ),
             models.CheckConstraint(
                 condition=Q(maintenance_interval_months__isnull=True)
@@ -318,7 +314,12 @@ class ProtocolMilestone(models.Model):
     )
 
     class Meta:
-        ordering = ["template", "after_session", "months_from_start_min", "pk"]
+        ordering = [
+            "template",
+            F("after_session").asc(nulls_last=True),
+            F("months_from_start_min").asc(nulls_last=True),
+            "pk",
+        ]
         verbose_name = _("milestone")
         verbose_name_plural = _("milestones")
         constraints = [

@@ -1,0 +1,34 @@
+# The two commands: `make run` starts the whole application on embedded defaults,
+# `make test` runs the whole test suite. Both set up everything they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv/bin
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+.PHONY: help setup run test lint migrations-check bench
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup:  ## create .venv from the lock file (installs uv if it is missing)
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
+	@$(UV) sync --frozen --quiet
+
+run: setup  ## migrate, seed, create demo accounts, start web + worker + beat on :8000
+	$(VENV)/python manage.py migrate --noinput
+	$(VENV)/python manage.py seed
+	$(VENV)/python manage.py demo
+	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops all."
+	exec $(VENV)/honcho --procfile Procfile.dev start
+
+test: setup  ## the whole test suite (PostgreSQL/Redis/Chromium used where this machine has them)
+	@bash scripts/test $(PYTEST_ARGS)
+
+lint: setup  ## ruff, and migrations in step with the models
+	$(VENV)/ruff check .
+	$(VENV)/python manage.py makemigrations --check --dry-run
+
+bench: setup  ## performance figures (printed, not asserted)
+	@bash scripts/bench

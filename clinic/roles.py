@@ -1,0 +1,87 @@
+"""The three roles as auth groups, with exactly the permissions each needs.
+
+Clinic admins edit everything in the admin; staff work with patients and see schedules; patients
+have no model permissions at all (the portal scopes their queries to their own rows).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+
+
+class Role(StrEnum):
+    CLINIC_ADMIN = "Clinic admin"
+    STAFF = "Staff"
+    PATIENT = "Patient"
+
+
+_DOMAIN_APPS = ("treatments", "patients", "scheduling")
+
+_STAFF_PERMISSIONS = [
+    *(
+        f"patients.{action}_{model}"
+        for model in ("patient", "patientconcern", "medicalflag", "consent")
+        for action in ("add", "change", "view")
+    ),
+    *(
+        f"scheduling.view_{model}"
+        for model in (
+            "practitioner",
+            "room",
+            "openinghours",
+            "closure",
+            "treatmentplan",
+            "session",
+            "reminder",
+        )
+    ),
+]
+
+
+def _permissions(codes: list[str]) -> list[Permission]:
+    query = Q()
+    for code in codes:
+        app_label, codename = code.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = list(Permission.objects.filter(query))
+    if len(found) != len(codes):
+        missing = set(codes) - {f"{p.content_type.app_label}.{p.codename}" for p in found}
+        raise LookupError(f"Permissions not found (run migrate first): {sorted(missing)}")
+    return found
+
+
+def _clinic_admin_permissions() -> list[Permission]:
+    domain = Permission.objects.filter(content_type__app_label__in=_DOMAIN_APPS).exclude(
+        content_type__model__startswith="historical"
+    )
+    accounts = _permissions(
+        [
+            "auth.add_user",
+            "auth.change_user",
+            "auth.view_user",
+            "auth.delete_user",
+            "auth.view_group",
+        ]
+    )
+    return [*domain, *accounts]
+
+
+@transaction.atomic
+def roles_sync() -> list[str]:
+    """Create the role groups and give each exactly its permissions. Idempotent."""
+    wanted = {
+        Role.CLINIC_ADMIN: _clinic_admin_permissions(),
+        Role.STAFF: _permissions(_STAFF_PERMISSIONS),
+        Role.PATIENT: [],
+    }
+    created = []
+    for role, permissions in wanted.items():
+        group, was_created = Group.objects.get_or_create(name=role.value)
+        if was_created:
+            created.append(f"role {role.value}")
+        group.permissions.set(permissions)
+    return created

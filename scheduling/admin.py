@@ -1,0 +1,137 @@
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from scheduling.models import (
+    Closure,
+    OpeningHours,
+    Practitioner,
+    Reminder,
+    ReminderRule,
+    Room,
+    Session,
+    TreatmentPlan,
+)
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(SimpleHistoryAdmin):
+    list_display = ["display_name", "title", "user", "is_active"]
+    list_filter = ["is_active", "treatments"]
+    list_select_related = ["user"]
+    search_fields = ["display_name", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["treatments"]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(SimpleHistoryAdmin):
+    list_display = ["weekday", "opens_at", "closes_at"]
+    list_filter = ["weekday"]
+
+
+@admin.register(Closure)
+class ClosureAdmin(SimpleHistoryAdmin):
+    list_display = ["reason", "starts_on", "ends_on"]
+    date_hierarchy = "starts_on"
+    search_fields = ["reason"]
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(SimpleHistoryAdmin):
+    list_display = ["kind", "is_enabled", "lead_minutes", "local_time"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one row per kind, created by the seed
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    """Plans, sessions and reminders change only through the scheduling services, which keep the
+    protocol and booking rules; the admin shows them for reference."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SessionInline(admin.TabularInline):
+    model = Session
+    extra = 0
+    fields = ["sequence", "kind", "starts_at", "ends_at", "practitioner", "room", "status"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(TreatmentPlan)
+class TreatmentPlanAdmin(ReadOnlyAdmin):
+    list_display = [
+        "patient",
+        "treatment",
+        "practitioner",
+        "status",
+        "session_count",
+        "booked_at",
+        "maintenance_due_on",
+    ]
+    list_filter = ["status", "template__treatment", "practitioner"]
+    list_select_related = ["patient", "template__treatment", "practitioner"]
+    search_fields = ["patient__family_name", "patient__given_name"]
+    date_hierarchy = "booked_at"
+    inlines = [SessionInline]
+
+    @admin.display(description=_("treatment"), ordering="template__treatment__name")
+    def treatment(self, obj: TreatmentPlan) -> str:
+        return str(obj.template.treatment)
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "starts_at",
+        "ends_at",
+        "patient",
+        "sequence",
+        "kind",
+        "practitioner",
+        "room",
+        "status",
+    ]
+    list_filter = ["status", "kind", "practitioner", "room"]
+    list_select_related = ["plan__patient", "practitioner", "room"]
+    search_fields = ["plan__patient__family_name", "plan__patient__given_name"]
+    date_hierarchy = "starts_at"
+
+    @admin.display(description=_("patient"), ordering="plan__patient__family_name")
+    def patient(self, obj: Session) -> str:
+        return str(obj.plan.patient)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ["due_at", "kind", "channel", "status", "attempts", "sent_at", "patient"]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["plan__patient"]
+    date_hierarchy = "due_at"
+
+    @admin.display(description=_("patient"))
+    def patient(self, obj: Reminder) -> str:
+        return str(obj.plan.patient)

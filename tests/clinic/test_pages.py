@@ -1,0 +1,60 @@
+"""The pages every user meets first: log in, home, health check, language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_asks_anonymous_visitors_to_log_in(client: Client) -> None:
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_logging_in_with_a_wrong_password_says_so(client: Client, clinic_admin: User) -> None:
+    response = client.post(reverse("login"), {"username": "admin", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.text
+
+
+def test_staff_home_links_to_the_catalogue(client: Client, clinic_admin: User) -> None:
+    client.post(reverse("login"), {"username": "admin", "password": "correct-horse-battery"})
+
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 200
+    assert reverse("admin:treatments_treatment_changelist") in response.text
+
+
+def test_patient_home_has_no_admin_links(client: Client, patient: Any) -> None:
+    client.force_login(patient.user)
+
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 200
+    assert reverse("admin:index") not in response.text
+
+
+def test_health_check_reports_ok(client: Client) -> None:
+    response = client.get(reverse("healthz"))
+
+    assert response.json() == {"status": "ok"}
+
+
+def test_the_language_can_be_switched_to_korean(client: Client, patient: Any) -> None:
+    client.force_login(patient.user)
+
+    client.post(reverse("set_language"), {"language": "ko", "next": "/"})
+    response = client.get(reverse("home"))
+
+    assert response.headers["Content-Language"] == "ko"
+    assert '<html lang="ko">' in response.text

@@ -1,0 +1,127 @@
+"""Shared fixtures: the seeded catalogue, the personas (clinic admin, staff, patient, another
+patient), and gating for tests that need PostgreSQL, Redis or Chromium.
+
+With REQUIRE_SERVICES=1 (CI) a test whose service is missing fails instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from clinic.roles import Role, roles_sync
+from scheduling.seed import clinic_defaults_seed
+from tests import factories
+from treatments.seed import catalogue_seed
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _missing_service(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        return "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+    if item.get_closest_marker("redis") and not os.environ.get("TEST_REDIS_URL"):
+        return "needs Redis (set TEST_REDIS_URL=redis://...)"
+    if item.get_closest_marker("browser") and not Path(CHROMIUM).exists():
+        return f"needs Chromium at {CHROMIUM}"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _missing_service(item)
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed_everything() -> None:
+    roles_sync()
+    catalogue_seed()
+    clinic_defaults_seed()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Seed once; tests in a transaction see it and roll their own changes back."""
+    with django_db_blocker.unblock():
+        seed_everything()
+
+
+@pytest.fixture
+def catalogue(transactional_db: None) -> None:
+    """For transactional tests: the flush after an earlier one may have emptied the catalogue."""
+    seed_everything()
+
+
+# --- Personas --------------------------------------------------------------------------------
+
+
+def _with_role(user: User, role: Role) -> User:
+    user.groups.add(Group.objects.get(name=role.value))
+    return user
+
+
+@pytest.fixture
+def clinic_admin(db: None) -> User:
+    return _with_role(factories.UserFactory(username="admin", is_staff=True), Role.CLINIC_ADMIN)
+
+
+@pytest.fixture
+def staff_user(db: None) -> User:
+    return _with_role(factories.UserFactory(username="reception", is_staff=True), Role.STAFF)
+
+
+@pytest.fixture
+def practitioner(db: None) -> Any:
+    practitioner = factories.PractitionerFactory()
+    _with_role(practitioner.user, Role.STAFF)
+    return practitioner
+
+
+@pytest.fixture
+def patient(db: None) -> Any:
+    patient = factories.PatientFactory()
+    _with_role(patient.user, Role.PATIENT)
+    return patient
+
+
+@pytest.fixture
+def other_patient(db: None) -> Any:
+    patient = factories.PatientFactory()
+    _with_role(patient.user, Role.PATIENT)
+    return patient
+
+
+# --- Browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }

@@ -1,0 +1,268 @@
+"""The starting catalogue, from the clinic's own material (DESIGN.md section 3).
+
+Skinboosters and PRP protocols are not in that material: they ship as clinic defaults marked
+``needs_review`` so an admin confirms them before relying on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONCERNS: list[dict[str, str]] = [
+    {
+        "slug": "fine-lines",
+        "name": "Fine lines and crepey texture",
+        "name_ko": "잔주름과 얇고 주름진 피부결",
+    },
+    {"slug": "enlarged-pores", "name": "Enlarged pores", "name_ko": "넓은 모공"},
+    {
+        "slug": "redness-sensitivity",
+        "name": "Redness and sensitivity",
+        "name_ko": "붉은기와 민감성",
+    },
+    {"slug": "acne-scars", "name": "Acne scars", "name_ko": "여드름 흉터"},
+    {
+        "slug": "thinning-skin",
+        "name": "Thinning skin (under the eyes, neck)",
+        "name_ko": "얇아진 피부 (눈밑, 목)",
+    },
+    {
+        "slug": "post-acne-pigmentation",
+        "name": "Residual pigmentation after acne",
+        "name_ko": "여드름 후 색소침착",
+    },
+    {"slug": "loss-of-elasticity", "name": "Skin that has lost its bounce", "name_ko": "탄력 저하"},
+    {
+        "slug": "post-procedure-recovery",
+        "name": "Recovery after lasers or microneedling",
+        "name_ko": "레이저·MTS 시술 후 회복",
+    },
+    {
+        "slug": "dehydration",
+        "name": "Dry, dehydrated skin",
+        "name_ko": "건조하고 수분이 부족한 피부",
+    },
+    {
+        "slug": "dullness",
+        "name": "Dull, tired-looking skin",
+        "name_ko": "칙칙하고 피곤해 보이는 피부",
+    },
+]
+
+CONTRAINDICATIONS: list[dict[str, str]] = [
+    {
+        "slug": "fish-allergy",
+        "name": "Fish or salmon allergy",
+        "name_ko": "생선(연어) 알레르기",
+        "description": "Polynucleotides are derived from salmon DNA.",
+    },
+    {
+        "slug": "pregnancy",
+        "name": "Pregnancy or breastfeeding",
+        "name_ko": "임신 또는 수유 중",
+        "description": "Elective injectables are postponed until after pregnancy and breastfeeding.",
+    },
+    {
+        "slug": "active-skin-infection",
+        "name": "Active skin infection at the treatment site",
+        "name_ko": "시술 부위의 활동성 피부 감염",
+        "description": "Injecting through infected skin (e.g. cold sores, cystic acne) spreads it.",
+    },
+    {
+        "slug": "anticoagulants",
+        "name": "Anticoagulant or antiplatelet medication",
+        "name_ko": "항응고제 또는 항혈소판제 복용",
+        "description": "Affects the blood draw and platelet function that PRP relies on.",
+    },
+    {
+        "slug": "platelet-disorder",
+        "name": "Platelet or bleeding disorder",
+        "name_ko": "혈소판 또는 출혈 질환",
+        "description": "PRP depends on the patient's own working platelets.",
+    },
+    {
+        "slug": "hyaluronic-acid-allergy",
+        "name": "Allergy to hyaluronic acid products",
+        "name_ko": "히알루론산 제품 알레르기",
+        "description": "A previous reaction to a hyaluronic-acid filler or booster.",
+    },
+]
+
+_REJURAN_AFTERCARE = (
+    "Mild swelling or redness for 1–2 days is normal, and the small injection bumps fade within "
+    "24–48 hours. Your skin may feel tight for a while. There is no downtime. For 24 hours, avoid "
+    "saunas, hard exercise and alcohol, keep make-up light, and wear sunscreen."
+)
+_REJURAN_AFTERCARE_KO = (
+    "1~2일간 가벼운 붓기나 붉은기가 있을 수 있으며, 주사 자국의 작은 돌기는 24~48시간 안에 "
+    "사라집니다. 한동안 피부가 당기는 느낌이 들 수 있습니다. 일상생활에는 지장이 없습니다. "
+    "24시간 동안 사우나, 격한 운동, 음주를 피하고 화장은 가볍게, 자외선 차단제를 꼭 발라 주세요."
+)
+
+TREATMENTS: list[dict[str, Any]] = [
+    {
+        "slug": "rejuran-healer",
+        "name": "Rejuran Healer",
+        "name_ko": "리쥬란 힐러",
+        "core_ingredient": "Polynucleotides (PN, salmon DNA)",
+        "primary_effect": "Cell regeneration and anti-inflammation",
+        "texture_change": "moderate",
+        "long_term_benefit": "high",
+        "description": (
+            "Polynucleotide injections that support the skin's own repair: hydration and glow "
+            "after about two sessions, full strengthening around 2–3 months after the start."
+        ),
+        "description_ko": (
+            "피부 자체의 재생을 돕는 폴리뉴클레오티드 주사입니다. 약 2회 시술 후 수분감과 광채가, "
+            "시작 후 2~3개월쯤 피부 강화 효과가 나타납니다."
+        ),
+        "typical_candidates": (
+            "Late 20s to 50s; sensitive, redness-prone skin; patients recovering from lasers or "
+            "microneedling."
+        ),
+        "combines_with": "Structural procedures: fat grafting, fractional laser resurfacing, facelift.",
+        "session_minutes": 45,
+        "aftercare": _REJURAN_AFTERCARE,
+        "aftercare_ko": _REJURAN_AFTERCARE_KO,
+        "indications": {
+            "thinning-skin": 5,
+            "redness-sensitivity": 5,
+            "post-procedure-recovery": 5,
+            "fine-lines": 4,
+            "loss-of-elasticity": 4,
+            "enlarged-pores": 4,
+            "acne-scars": 3,
+            "post-acne-pigmentation": 3,
+        },
+        "contraindications": ["fish-allergy", "pregnancy", "active-skin-infection"],
+        "protocols": [
+            {
+                "name": "Standard course",
+                "is_default": True,
+                "initial_sessions_min": 3,
+                "initial_sessions_max": 4,
+                "initial_sessions_default": 3,
+                "interval_days_min": 21,
+                "interval_days_max": 28,
+                "interval_days_default": 28,
+                "maintenance_interval_months": 6,
+                "needs_review": False,
+                "notes": "3–4 sessions 3–4 weeks apart, then maintenance every 6 months.",
+                "milestones": [
+                    {
+                        "description": "First visible change: hydration and glow",
+                        "description_ko": "첫 변화: 수분감과 광채",
+                        "after_session": 2,
+                    },
+                    {
+                        "description": "Full strengthening effect",
+                        "description_ko": "피부 강화 효과 완성",
+                        "months_from_start_min": 2,
+                        "months_from_start_max": 3,
+                    },
+                ],
+            }
+        ],
+    },
+    {
+        "slug": "skinboosters",
+        "name": "Skinboosters",
+        "name_ko": "스킨부스터",
+        "core_ingredient": "Hyaluronic acid",
+        "primary_effect": "Deep hydration and slight plumping",
+        "texture_change": "immediate",
+        "long_term_benefit": "mild",
+        "description": "Micro-injections of hyaluronic acid for deep hydration with a subtle lift.",
+        "description_ko": "히알루론산 미세 주입으로 깊은 보습과 은은한 볼륨을 줍니다.",
+        "typical_candidates": "Dry or dehydrated skin; dull skin before an event.",
+        "combines_with": "",
+        "session_minutes": 30,
+        "aftercare": (
+            "Small bumps and mild redness settle within a day or two. Avoid saunas, hard exercise "
+            "and alcohol for 24 hours and do not massage the treated area."
+        ),
+        "aftercare_ko": (
+            "작은 돌기와 가벼운 붉은기는 하루이틀 안에 가라앉습니다. 24시간 동안 사우나, 격한 운동, "
+            "음주를 피하고 시술 부위를 문지르지 마세요."
+        ),
+        "indications": {"dehydration": 5, "dullness": 4, "fine-lines": 3, "loss-of-elasticity": 3},
+        "contraindications": ["hyaluronic-acid-allergy", "pregnancy", "active-skin-infection"],
+        "protocols": [
+            {
+                "name": "Clinic default course",
+                "is_default": True,
+                "initial_sessions_min": 2,
+                "initial_sessions_max": 4,
+                "initial_sessions_default": 3,
+                "interval_days_min": 28,
+                "interval_days_max": 35,
+                "interval_days_default": 28,
+                "maintenance_interval_months": 6,
+                "needs_review": True,
+                "notes": (
+                    "Clinic default to review: not from the manufacturer's material. "
+                    "3 sessions 4 weeks apart, maintenance every 6 months."
+                ),
+                "milestones": [],
+            }
+        ],
+    },
+    {
+        "slug": "prp",
+        "name": "PRP",
+        "name_ko": "PRP (자가혈 주사)",
+        "core_ingredient": "The patient's own plasma growth factors",
+        "primary_effect": "Regeneration from growth factors",
+        "texture_change": "variable",
+        "long_term_benefit": "medium",
+        "description": (
+            "Platelet-rich plasma prepared from the patient's own blood and injected to stimulate "
+            "repair."
+        ),
+        "description_ko": "환자 본인의 혈액에서 분리한 혈소판 풍부 혈장을 주입해 재생을 돕습니다.",
+        "typical_candidates": "Patients who prefer an autologous treatment.",
+        "combines_with": "Microneedling.",
+        "session_minutes": 60,
+        "aftercare": (
+            "Redness and swelling usually settle within 1–2 days; bruising at the blood-draw or "
+            "injection sites can take a few days to fade. Do not wash the face for 6 hours and "
+            "avoid anti-inflammatory painkillers for 3 days."
+        ),
+        "aftercare_ko": (
+            "붉은기와 붓기는 보통 1~2일 안에 가라앉고, 채혈·주사 부위의 멍은 며칠 걸릴 수 있습니다. "
+            "6시간 동안 세안을 피하고 3일간 소염진통제를 복용하지 마세요."
+        ),
+        "indications": {
+            "acne-scars": 4,
+            "thinning-skin": 3,
+            "fine-lines": 3,
+            "dullness": 3,
+            "post-procedure-recovery": 3,
+        },
+        "contraindications": [
+            "anticoagulants",
+            "platelet-disorder",
+            "pregnancy",
+            "active-skin-infection",
+        ],
+        "protocols": [
+            {
+                "name": "Clinic default course",
+                "is_default": True,
+                "initial_sessions_min": 3,
+                "initial_sessions_max": 3,
+                "initial_sessions_default": 3,
+                "interval_days_min": 28,
+                "interval_days_max": 42,
+                "interval_days_default": 28,
+                "maintenance_interval_months": 6,
+                "needs_review": True,
+                "notes": (
+                    "Clinic default to review: not from the manufacturer's material. "
+                    "3 sessions 4–6 weeks apart, maintenance every 6 months."
+                ),
+                "milestones": [],
+            }
+        ],
+    },
+]

@@ -146,7 +146,7 @@ _MAILER_BACKENDS = {
     ),
 }
 _mailer_backend, _mailer_options = _MAILER_BACKENDS[
-    env.choice("MAILER", "console", choices=list(_MAILER_BACKENDS))
+    env.choice("MAILER", "console" if DEBUG else "smtp", choices=list(_MAILER_BACKENDS))
 ]
 MAILERS = {"default": {"BACKEND": _mailer_backend, "OPTIONS": _mailer_options}}
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "clinic@localhost")

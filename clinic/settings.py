@@ -108,6 +108,8 @@ LOGOUT_REDIRECT_URL = "login"
 # --- Clinic, time and language --------------------------------------------------------------
 
 CLINIC_NAME = env.string("CLINIC_NAME", "Clinic Planner")
+# Booking grid: sessions start on multiples of this from each opening time.
+CLINIC_SLOT_MINUTES = env.integer("CLINIC_SLOT_MINUTES", 15, minimum=5)
 TIME_ZONE = env.time_zone("CLINIC_TIME_ZONE", "Asia/Seoul")
 USE_TZ = True
 USE_I18N = True
@@ -150,6 +152,12 @@ _mailer_backend, _mailer_options = _MAILER_BACKENDS[
 ]
 MAILERS = {"default": {"BACKEND": _mailer_backend, "OPTIONS": _mailer_options}}
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "clinic@localhost")
+_SMS_BACKENDS = {
+    "console": "scheduling.sms.ConsoleSmsBackend",
+    "file": "scheduling.sms.FileSmsBackend",
+}
+SMS_BACKEND = _SMS_BACKENDS[env.choice("SMS", "console", choices=list(_SMS_BACKENDS))]
+SMS_OUTBOX_DIR = str(VAR_DIR / "outbox" / "sms")
 
 # --- Celery ---------------------------------------------------------------------------------
 
@@ -161,12 +169,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _control_dir = VAR_DIR / "celery" / "control"
     for _folder in (_queue_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(_control_dir),
         "store_processed": False,
     }
+else:
+    # Unacknowledged tasks (acks_late) return to the queue this long after a worker vanished;
+    # well above the task time limit, so a running task is never handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -181,7 +193,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-reminders": {
+        "task": "scheduling.tasks.dispatch_due_reminders",
+        "schedule": 60.0,
+        # A run that waited longer than its interval is superseded by the next one.
+        "options": {"expires": 55},
+    },
+}
 
 # --- REST framework -------------------------------------------------------------------------
 

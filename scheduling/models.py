@@ -158,6 +158,9 @@ class TreatmentPlan(models.Model):
     )
     overridden_conditions = models.CharField(_("conditions overridden"), max_length=400, blank=True)
     attention_reason = models.TextField(_("why staff attention is needed"), blank=True)
+    schedule_notes = models.TextField(
+        _("scheduling notes"), blank=True, help_text=_("e.g. sessions moved off a taken slot.")
+    )
     maintenance_due_on = models.DateField(_("next maintenance due"), null=True, blank=True)
     maintenance_cycle = models.PositiveSmallIntegerField(_("maintenance cycles started"), default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -236,6 +239,11 @@ class Session(models.Model):
         _("reactions observed"), default=list, blank=True, help_text=_("Codes from Reaction.")
     )
     reaction_notes = models.TextField(_("reaction notes"), blank=True)
+    revision = models.PositiveSmallIntegerField(
+        _("times rescheduled"),
+        default=0,
+        help_text=_("Reminders belong to one revision; moving the session starts a new one."),
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=200, blank=True)
@@ -321,7 +329,12 @@ class Reminder(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
     cycle = models.PositiveSmallIntegerField(
-        _("maintenance cycle"), default=0, help_text=_("Which maintenance round this is about.")
+        _("round"),
+        default=0,
+        help_text=_(
+            "The session's revision for session reminders; the maintenance cycle for "
+            "maintenance reminders."
+        ),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=ReminderChannel.choices)
     due_at = models.DateTimeField(_("due at"))
@@ -347,7 +360,7 @@ class Reminder(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "kind"],
+                fields=["session", "kind", "cycle"],
                 condition=Q(session__isnull=False),
                 name="reminder_once_per_session_kind",
             ),

@@ -1,0 +1,241 @@
+"""Reminders are rows with a due time, created when sessions are booked and sent by the worker.
+
+Exactly once: the unique keys (session, kind, revision) and (plan, kind, maintenance cycle) stop a
+reminder being created twice; the dispatcher claims each due row with ``SELECT ... FOR UPDATE
+SKIP LOCKED`` and marks it sent in the same transaction as the hand-off, so two dispatchers never
+send the same row. If a worker dies between hand-off and commit the row stays pending and is
+handed off again with the same idempotency key, which the channel uses to drop the repeat.
+"""
+
+from __future__ import annotations
+
+import time as monotonic_time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Patient, ReminderChannel
+from scheduling.channels import ChannelError, channel_send
+from scheduling.messages import reminder_message
+from scheduling.models import (
+    PlanStatus,
+    Reminder,
+    ReminderKind,
+    ReminderRule,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+    TreatmentPlan,
+)
+from scheduling.planner import local_datetime, local_day
+from scheduling.selectors import clinic_tz
+
+SESSION_KINDS = (ReminderKind.SESSION_EARLY, ReminderKind.SESSION_LATE, ReminderKind.AFTERCARE)
+MAINTENANCE_KINDS = (ReminderKind.MAINTENANCE_EARLY, ReminderKind.MAINTENANCE_DUE)
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+
+def reminder_due_at(anchor: datetime, *, lead_minutes: int, local_time: time | None) -> datetime:
+    """``anchor - lead``, moved to ``local_time`` on that local day when the rule has one."""
+    moment = anchor - timedelta(minutes=lead_minutes)
+    if local_time is None:
+        return moment
+    tz = clinic_tz()
+    return local_datetime(local_day(moment, tz), local_time, tz)
+
+
+def reminder_channel(patient: Patient) -> str | None:
+    """The patient's chosen channel, or the other one when the chosen contact is missing."""
+    contacts = {ReminderChannel.EMAIL: patient.email, ReminderChannel.SMS: patient.phone}
+    preferred = ReminderChannel(patient.reminder_channel)
+    for channel in (preferred, *(c for c in contacts if c != preferred)):
+        if contacts[channel]:
+            return channel
+    return None
+
+
+def _enabled_rules(kinds: Iterable[str]) -> list[ReminderRule]:
+    return list(ReminderRule.objects.filter(kind__in=list(kinds), is_enabled=True))
+
+
+def reminders_create_for_sessions(
+    *, plan: TreatmentPlan, sessions: Iterable[Session], now: datetime | None = None
+) -> int:
+    """Session reminders and aftercare for the sessions' current revision. Reminders that would
+    already be due (a late booking) are left out. Idempotent."""
+    now = now or timezone.now()
+    channel = reminder_channel(plan.patient)
+    if channel is None:
+        return 0
+    rules = _enabled_rules(SESSION_KINDS)
+    reminders = []
+    for session in sessions:
+        for rule in rules:
+            due = reminder_due_at(
+                session.starts_at, lead_minutes=rule.lead_minutes, local_time=rule.local_time
+            )
+            if rule.kind == ReminderKind.AFTERCARE:
+                due = max(due, session.ends_at)  # never before the session is over
+            if due <= now:
+                continue
+            reminders.append(
+                Reminder(
+                    plan=plan,
+                    session=session,
+                    kind=rule.kind,
+                    cycle=session.revision,
+                    channel=channel,
+                    due_at=due,
+                )
+            )
+    Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+    return len(reminders)
+
+
+def reminders_create_for_maintenance(*, plan: TreatmentPlan, now: datetime | None = None) -> int:
+    """ "Maintenance coming up" and "maintenance due" for the plan's current cycle. Idempotent."""
+    now = now or timezone.now()
+    channel = reminder_channel(plan.patient)
+    if channel is None or plan.maintenance_due_on is None:
+        return 0
+    anchor = local_datetime(plan.maintenance_due_on, time(0), clinic_tz())
+    reminders = [
+        Reminder(
+            plan=plan,
+            kind=rule.kind,
+            cycle=plan.maintenance_cycle,
+            channel=channel,
+            due_at=reminder_due_at(
+                anchor, lead_minutes=rule.lead_minutes, local_time=rule.local_time
+            ),
+        )
+        for rule in _enabled_rules(MAINTENANCE_KINDS)
+    ]
+    reminders = [r for r in reminders if r.due_at > now]
+    Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+    return len(reminders)
+
+
+def reminders_cancel_pending(
+    *,
+    reason: str,
+    session: Session | None = None,
+    plan: TreatmentPlan | None = None,
+    kinds: Iterable[str] | None = None,
+) -> int:
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING)
+    if session is not None:
+        pending = pending.filter(session=session)
+    if plan is not None:
+        pending = pending.filter(plan=plan)
+    if kinds is not None:
+        pending = pending.filter(kind__in=list(kinds))
+    return pending.update(status=ReminderStatus.CANCELLED, last_error=reason)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    not_needed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.not_needed
+
+
+def reminders_dispatch_due(
+    *, now: datetime | None = None, time_budget: float = 45.0, limit: int = 5000
+) -> DispatchReport:
+    """Send every reminder due at ``now``, one row per transaction, until none are left, the
+    time budget is spent (the next beat run continues), or ``limit`` rows were handled."""
+    now = now or timezone.now()
+    deadline = monotonic_time.monotonic() + time_budget
+    report = DispatchReport()
+    while report.handled < limit and monotonic_time.monotonic() < deadline:
+        outcome = reminder_send_next_due(now=now)
+        if outcome is None:
+            break
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def reminder_send_next_due(*, now: datetime) -> str | None:
+    """Claim the earliest due reminder nobody else holds, deliver it, record the outcome.
+
+    Returns the outcome (``sent``, ``retried``, ``failed``, ``not_needed``) or None when no
+    reminder is due.
+    """
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=ReminderStatus.PENDING, due_at__lte=now)
+            .select_related(
+                "plan__patient",
+                "plan__practitioner",
+                "plan__template__treatment",
+                "session__practitioner",
+            )
+            .order_by("due_at", "pk")
+            .first()
+        )
+        if reminder is None:
+            return None
+        return _deliver(reminder, now)
+
+
+def _why_not_needed(reminder: Reminder) -> str:
+    """Empty when the reminder should still go out; otherwise why it should not."""
+    session, plan = reminder.session, reminder.plan
+    if session is not None:
+        if session.revision != reminder.cycle:
+            return "the session was moved; a reminder for the new time replaces this one"
+        wanted = (
+            {SessionStatus.PLANNED, SessionStatus.COMPLETED}
+            if reminder.kind == ReminderKind.AFTERCARE
+            else {SessionStatus.PLANNED}
+        )
+        if session.status not in wanted:
+            return f"the session is {session.get_status_display().lower()}"
+        return ""
+    if plan.status != PlanStatus.MAINTENANCE or plan.maintenance_cycle != reminder.cycle:
+        return "the plan is no longer waiting for this maintenance session"
+    return ""
+
+
+def _deliver(reminder: Reminder, now: datetime) -> str:
+    reason = _why_not_needed(reminder)
+    if reason:
+        reminder.status = ReminderStatus.CANCELLED
+        reminder.last_error = reason
+        reminder.save(update_fields=["status", "last_error"])
+        return "not_needed"
+    reminder.attempts += 1
+    try:
+        channel_send(reminder_message(reminder))
+    except ChannelError as error:
+        reminder.last_error = str(error)[:2000]
+        if reminder.attempts >= MAX_ATTEMPTS:
+            reminder.status = ReminderStatus.FAILED
+            outcome = "failed"
+        else:
+            # Retry later by moving the due time: the retry is data, not a far-future task.
+            reminder.due_at = now + RETRY_DELAYS[reminder.attempts - 1]
+            outcome = "retried"
+        reminder.save(update_fields=["attempts", "last_error", "status", "due_at"])
+        return outcome
+    reminder.status = ReminderStatus.SENT
+    reminder.sent_at = timezone.now()
+    reminder.last_error = ""
+    reminder.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+    return "sent"

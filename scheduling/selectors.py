@@ -1,0 +1,143 @@
+"""Reads for scheduling: the clinic calendar, who is busy when, and free slots.
+
+Each function issues a fixed number of queries whatever the range or the number of bookings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from scheduling.models import (
+    Closure,
+    OpeningHours,
+    Practitioner,
+    Room,
+    Session,
+    SessionStatus,
+)
+from scheduling.planner import (
+    BusySet,
+    Calendar,
+    Interval,
+    SlotSearch,
+    free_starts,
+    local_datetime,
+)
+from scheduling.planner import Closure as ClosedDays
+from treatments.models import Treatment
+
+MAX_FREE_SLOT_DAYS = 56
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def slot_step() -> timedelta:
+    return timedelta(minutes=settings.CLINIC_SLOT_MINUTES)
+
+
+def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """The instants where a local date range starts and ends."""
+    tz = clinic_tz()
+    return local_datetime(first_day, time(0), tz), local_datetime(
+        last_day + timedelta(days=1), time(0), tz
+    )
+
+
+def clinic_calendar(*, first_day: date, last_day: date) -> Calendar:
+    """Opening hours and the closures touching the range (2 queries)."""
+    hours: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
+    for period in OpeningHours.objects.all():
+        hours[period.weekday].append((period.opens_at, period.closes_at))
+    closures = [
+        ClosedDays(c.starts_on, c.ends_on, c.reason)
+        for c in Closure.objects.filter(starts_on__lte=last_day, ends_on__gte=first_day)
+    ]
+    return Calendar(tz=clinic_tz(), opening_hours=dict(hours), closures=closures)
+
+
+def busy_intervals(
+    *,
+    practitioner_id: int,
+    room_id: int | None,
+    start: datetime,
+    end: datetime,
+    exclude_plan_id: int | None = None,
+    exclude_session_ids: Iterable[int] = (),
+) -> BusySet:
+    """Time the practitioner or the room is taken by sessions that hold it (1 query)."""
+    holder = Q(practitioner_id=practitioner_id)
+    if room_id is not None:
+        holder |= Q(room_id=room_id)
+    sessions = (
+        Session.objects.filter(holder, starts_at__lt=end, ends_at__gt=start)
+        .exclude(status=SessionStatus.CANCELLED)
+        .exclude(pk__in=list(exclude_session_ids))
+    )
+    if exclude_plan_id is not None:
+        sessions = sessions.exclude(plan_id=exclude_plan_id)
+    return BusySet(
+        Interval(starts_at, ends_at)
+        for starts_at, ends_at in sessions.values_list("starts_at", "ends_at")
+    )
+
+
+def slot_search(
+    *,
+    practitioner_id: int,
+    room_id: int | None,
+    duration: timedelta,
+    first_day: date,
+    last_day: date,
+    exclude_plan_id: int | None = None,
+    exclude_session_ids: Iterable[int] = (),
+) -> SlotSearch:
+    """Calendar and busy time for a date range, ready for the planner (3 queries)."""
+    start, end = day_bounds(first_day, last_day)
+    return SlotSearch(
+        calendar=clinic_calendar(first_day=first_day, last_day=last_day),
+        busy=busy_intervals(
+            practitioner_id=practitioner_id,
+            room_id=room_id,
+            start=start - duration,
+            end=end + duration,
+            exclude_plan_id=exclude_plan_id,
+            exclude_session_ids=exclude_session_ids,
+        ),
+        duration=duration,
+        step=slot_step(),
+    )
+
+
+def free_slots(
+    *,
+    practitioner: Practitioner,
+    treatment: Treatment,
+    first_day: date,
+    last_day: date,
+    room: Room | None = None,
+) -> list[datetime]:
+    """Start times at which the treatment fits for the practitioner (and room): inside opening
+    hours, outside closures, clear of every session that holds the time. At most 3 queries."""
+    if last_day < first_day:
+        raise ValidationError({"to": "The end of the range is before its start."})
+    if (last_day - first_day).days + 1 > MAX_FREE_SLOT_DAYS:
+        raise ValidationError(
+            {"to": f"Search at most {MAX_FREE_SLOT_DAYS} days (8 weeks) at a time."}
+        )
+    search = slot_search(
+        practitioner_id=practitioner.pk,
+        room_id=room.pk if room else None,
+        duration=timedelta(minutes=treatment.session_minutes),
+        first_day=first_day,
+        last_day=last_day,
+    )
+    return free_starts(search, first_day, last_day)

@@ -1,0 +1,776 @@
+"""Every change to treatment plans and sessions goes through these services.
+
+Each one is a transaction: it applies completely, or raises and changes nothing. Bad input raises
+Django's ValidationError with field messages; a clash with other bookings raises
+BookingConflictError; a request that would break the protocol raises ProtocolViolationError.
+
+Locks are always taken in the same order (plan, then practitioner, then room) so concurrent
+bookings queue up instead of deadlocking; the practitioner lock makes overlapping bookings wait
+for each other and fail with a clear message, and the database's exclusion constraint is the
+guarantee underneath.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from patients.models import Patient
+from patients.selectors import patient_contraindications
+from scheduling.errors import BookingConflictError, ProtocolViolationError
+from scheduling.messages import format_when
+from scheduling.models import (
+    PlanStatus,
+    Practitioner,
+    Reaction,
+    Room,
+    Session,
+    SessionKind,
+    SessionStatus,
+    TreatmentPlan,
+)
+from scheduling.planner import (
+    BookedSession,
+    Move,
+    NoFit,
+    Proposal,
+    ProtocolRules,
+    SlotSearch,
+    add_months,
+    local_day,
+    propose_course,
+    reschedule_cascade,
+)
+from scheduling.reminders import (
+    MAINTENANCE_KINDS,
+    reminders_cancel_pending,
+    reminders_create_for_maintenance,
+    reminders_create_for_sessions,
+)
+from scheduling.selectors import clinic_tz, slot_search
+from treatments.models import Contraindication, ProtocolTemplate, Treatment
+
+OPEN_PLAN_STATUSES = (
+    PlanStatus.SCHEDULING,
+    PlanStatus.ACTIVE,
+    PlanStatus.NEEDS_ATTENTION,
+    PlanStatus.MAINTENANCE,
+)
+
+
+# --- Validation helpers ---------------------------------------------------------------------
+
+
+def course_rules(
+    *, template: ProtocolTemplate, session_count: int | None, interval_days: int | None
+) -> ProtocolRules:
+    """The protocol rules for a course, or field errors when the choice is outside the template."""
+    errors: dict[str, str] = {}
+    count = template.initial_sessions_default if session_count is None else session_count
+    interval = template.interval_days_default if interval_days is None else interval_days
+    if not template.treatment.is_active:
+        errors["template"] = f"{template.treatment} is no longer offered."
+    low, high = template.initial_sessions_min, template.initial_sessions_max
+    if not low <= count <= high:
+        errors["session_count"] = f"{template} takes {low}–{high} sessions, not {count}."
+    low, high = template.interval_days_min, template.interval_days_max
+    if not low <= interval <= high:
+        errors["interval_days"] = (
+            f"Sessions of {template} must be {low}–{high} days apart, not {interval}."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return ProtocolRules(
+        session_count=count,
+        interval_days_min=template.interval_days_min,
+        interval_days_max=template.interval_days_max,
+        interval_days_preferred=interval,
+        maintenance_months=template.maintenance_interval_months,
+    )
+
+
+def _check_people(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
+    errors: dict[str, str] = {}
+    if not practitioner.is_active:
+        errors["practitioner"] = f"{practitioner} is not taking bookings."
+    elif not practitioner.treatments.filter(pk=treatment.pk).exists():
+        errors["practitioner"] = f"{practitioner} does not perform {treatment}."
+    if room is not None and not room.is_active:
+        errors["room"] = f"{room} is not in use."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_future(moment: datetime, *, field: str, now: datetime) -> None:
+    if timezone.is_naive(moment):
+        raise ValidationError({field: "Give the time with its time zone."})
+    if moment <= now:
+        raise ValidationError({field: "The time must be in the future."})
+
+
+def _lock_plan(plan_id: int) -> TreatmentPlan:
+    return (
+        TreatmentPlan.objects.select_for_update(of=("self",))
+        .select_related("template__treatment", "patient", "practitioner", "room")
+        .get(pk=plan_id)
+    )
+
+
+def _lock_resources(*, practitioner_ids: Iterable[int], room_ids: Iterable[int | None]) -> None:
+    """Serialize bookings per practitioner and room, always in the same order."""
+    list(
+        Practitioner.objects.select_for_update()
+        .filter(pk__in=sorted(set(practitioner_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    rooms = sorted({pk for pk in room_ids if pk is not None})
+    if rooms:
+        list(Room.objects.select_for_update().filter(pk__in=rooms).order_by("pk").values_list("pk"))
+
+
+def _duration(plan_or_treatment: TreatmentPlan | Treatment) -> timedelta:
+    treatment = (
+        plan_or_treatment.template.treatment
+        if isinstance(plan_or_treatment, TreatmentPlan)
+        else plan_or_treatment
+    )
+    return timedelta(minutes=treatment.session_minutes)
+
+
+def _save_session(session: Session, *, update_fields: list[str] | None = None) -> None:
+    """Save, turning the database's no-overlap guarantee into a clear conflict."""
+    try:
+        with transaction.atomic():
+            session.save(update_fields=update_fields)
+    except IntegrityError as error:
+        if "overlap" in str(error):
+            raise BookingConflictError(
+                f"{session.practitioner} or the room is already booked at "
+                f"{format_when(session.starts_at, 'en')}."
+            ) from error
+        raise
+
+
+def _course_search(
+    *,
+    rules: ProtocolRules,
+    duration: timedelta,
+    practitioner_id: int,
+    room_id: int | None,
+    first_day: date,
+    exclude_plan_id: int | None = None,
+) -> SlotSearch:
+    last_day = first_day + timedelta(days=rules.interval_days_max * (rules.session_count - 1))
+    return slot_search(
+        practitioner_id=practitioner_id,
+        room_id=room_id,
+        duration=duration,
+        first_day=first_day,
+        last_day=last_day,
+        exclude_plan_id=exclude_plan_id,
+    )
+
+
+# --- Preview and booking --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    rules: ProtocolRules
+    proposal: Proposal | None
+    no_fit: NoFit | None
+    contraindications: list[Contraindication]
+
+    @property
+    def fits(self) -> bool:
+        return self.proposal is not None
+
+
+def plan_preview(
+    *,
+    patient: Patient,
+    template: ProtocolTemplate,
+    practitioner: Practitioner,
+    first_start: datetime,
+    room: Room | None = None,
+    session_count: int | None = None,
+    interval_days: int | None = None,
+    now: datetime | None = None,
+) -> PlanPreview:
+    """The sessions a booking would get right now, and any contraindication. Writes nothing."""
+    now = now or timezone.now()
+    _check_future(first_start, field="first_start", now=now)
+    rules = course_rules(
+        template=template, session_count=session_count, interval_days=interval_days
+    )
+    treatment = template.treatment
+    _check_people(treatment=treatment, practitioner=practitioner, room=room)
+    search = _course_search(
+        rules=rules,
+        duration=_duration(treatment),
+        practitioner_id=practitioner.pk,
+        room_id=room.pk if room else None,
+        first_day=local_day(first_start, clinic_tz()),
+    )
+    result = propose_course(rules=rules, first_start=first_start, search=search)
+    return PlanPreview(
+        rules=rules,
+        proposal=result if isinstance(result, Proposal) else None,
+        no_fit=result if isinstance(result, NoFit) else None,
+        contraindications=patient_contraindications(patient=patient, treatment=treatment),
+    )
+
+
+def _enqueue_scheduling(plan_id: int) -> None:
+    from scheduling.tasks import schedule_plan  # the task module imports this one
+
+    schedule_plan.delay(plan_id)
+
+
+@transaction.atomic
+def plan_book(
+    *,
+    patient: Patient,
+    template: ProtocolTemplate,
+    practitioner: Practitioner,
+    first_start: datetime,
+    booked_by: User,
+    room: Room | None = None,
+    session_count: int | None = None,
+    interval_days: int | None = None,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> TreatmentPlan:
+    """Book a course. The plan is created in the *scheduling* state and, once the transaction
+    commits, handed to the worker, which places its sessions (``plan_schedule``).
+
+    A recorded contraindication blocks the booking unless ``override_reason`` explains why it is
+    safe; the overridden conditions and the reason are stored on the plan.
+    """
+    preview = plan_preview(
+        patient=patient,
+        template=template,
+        practitioner=practitioner,
+        first_start=first_start,
+        room=room,
+        session_count=session_count,
+        interval_days=interval_days,
+        now=now,
+    )
+    override_reason = override_reason.strip()
+    conditions = ", ".join(c.name for c in preview.contraindications)
+    if conditions and not override_reason:
+        raise ValidationError(
+            {
+                "override_reason": ValidationError(
+                    f"{patient} has a recorded contraindication for {template.treatment}: "
+                    f"{conditions}. Give a reason to book anyway.",
+                    code="contraindicated",
+                )
+            }
+        )
+    if preview.no_fit is not None:
+        raise ProtocolViolationError(preview.no_fit)
+    plan = TreatmentPlan(
+        patient=patient,
+        template=template,
+        practitioner=practitioner,
+        room=room,
+        status=PlanStatus.SCHEDULING,
+        session_count=preview.rules.session_count,
+        interval_days=preview.rules.interval_days_preferred,
+        first_session_at=first_start,
+        booked_by=booked_by,
+        overridden_conditions=conditions,
+        override_reason=override_reason if conditions else "",
+    )
+    plan._history_user = booked_by  # type: ignore[attr-defined]
+    plan.save()
+    transaction.on_commit(partial(_enqueue_scheduling, plan.pk))
+    return plan
+
+
+def plan_rules(plan: TreatmentPlan) -> ProtocolRules:
+    template = plan.template
+    return ProtocolRules(
+        session_count=plan.session_count,
+        interval_days_min=template.interval_days_min,
+        interval_days_max=template.interval_days_max,
+        interval_days_preferred=plan.interval_days,
+        maintenance_months=template.maintenance_interval_months,
+    )
+
+
+def _needs_attention(plan: TreatmentPlan, reason: str) -> TreatmentPlan:
+    plan.status = PlanStatus.NEEDS_ATTENTION
+    plan.attention_reason = reason
+    plan.save(update_fields=["status", "attention_reason", "updated_at"])
+    return plan
+
+
+def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan:
+    """Turn a booked plan into sessions (the worker's job). Safe to run twice or concurrently:
+    the plan row is locked and only a plan still *scheduling* is touched.
+
+    A slot taken since the preview is replaced by the nearest free one inside the protocol
+    window (noted on the plan); when none is left the plan needs staff attention, with the reason.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        plan = _lock_plan(plan_id)
+        if plan.status != PlanStatus.SCHEDULING:
+            return plan
+        _lock_resources(practitioner_ids=[plan.practitioner_id], room_ids=[plan.room_id])
+        if plan.first_session_at <= now:
+            return _needs_attention(
+                plan, "The wished first session time passed before the course was scheduled."
+            )
+        rules = plan_rules(plan)
+        search = _course_search(
+            rules=rules,
+            duration=_duration(plan),
+            practitioner_id=plan.practitioner_id,
+            room_id=plan.room_id,
+            first_day=local_day(plan.first_session_at, clinic_tz()),
+            exclude_plan_id=plan.pk,
+        )
+        result = propose_course(rules=rules, first_start=plan.first_session_at, search=search)
+        if isinstance(result, NoFit):
+            return _needs_attention(plan, result.message)
+        sessions = bulk_create_with_history(
+            [
+                Session(
+                    plan=plan,
+                    sequence=proposed.sequence,
+                    kind=SessionKind.INITIAL,
+                    starts_at=proposed.starts_at,
+                    ends_at=proposed.ends_at,
+                    practitioner_id=plan.practitioner_id,
+                    room_id=plan.room_id,
+                )
+                for proposed in result.sessions
+            ],
+            Session,
+            default_user=plan.booked_by,
+            default_change_reason="scheduled",
+        )
+        plan.status = PlanStatus.ACTIVE
+        plan.schedule_notes = "\n".join(
+            f"Session {s.sequence} moved from {format_when(s.preferred_at, 'en')} to "
+            f"{format_when(s.starts_at, 'en')}: the preferred slot was taken."
+            for s in result.moved
+        )
+        plan.save(update_fields=["status", "schedule_notes", "updated_at"])
+        reminders_create_for_sessions(plan=plan, sessions=sessions, now=now)
+    return plan
+
+
+@transaction.atomic
+def plan_cancel(
+    *, plan: TreatmentPlan, reason: str, cancelled_by: User, now: datetime | None = None
+) -> TreatmentPlan:
+    """Cancel the whole course: its planned sessions and every pending reminder."""
+    now = now or timezone.now()
+    plan = _lock_plan(plan.pk)
+    if plan.status not in OPEN_PLAN_STATUSES:
+        raise ValidationError(
+            {"plan": f"The course is already {plan.get_status_display().lower()}."}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the course is cancelled."})
+    for session in plan.sessions.filter(status__in=[SessionStatus.PLANNED, SessionStatus.NO_SHOW]):
+        session.status = SessionStatus.CANCELLED
+        session.cancelled_at = now
+        session.cancellation_reason = "course cancelled"
+        session._history_user = cancelled_by  # type: ignore[attr-defined]
+        session.save(update_fields=["status", "cancelled_at", "cancellation_reason", "updated_at"])
+    reminders_cancel_pending(plan=plan, reason="course cancelled")
+    plan.status = PlanStatus.CANCELLED
+    plan.cancelled_at = now
+    plan.cancellation_reason = reason.strip()
+    plan._history_user = cancelled_by  # type: ignore[attr-defined]
+    plan.save(update_fields=["status", "cancelled_at", "cancellation_reason", "updated_at"])
+    return plan
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+
+def _lock_session(session_id: int) -> tuple[TreatmentPlan, Session]:
+    plan_id = Session.objects.values_list("plan_id", flat=True).get(pk=session_id)
+    plan = _lock_plan(plan_id)
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("practitioner", "room")
+        .get(pk=session_id)
+    )
+    return plan, session
+
+
+@transaction.atomic
+def session_book(
+    *,
+    plan: TreatmentPlan,
+    starts_at: datetime,
+    booked_by: User,
+    practitioner: Practitioner | None = None,
+    room: Room | None = None,
+    now: datetime | None = None,
+) -> Session:
+    """Book the maintenance session of a course that is in maintenance."""
+    now = now or timezone.now()
+    plan = _lock_plan(plan.pk)
+    if plan.status != PlanStatus.MAINTENANCE:
+        raise ValidationError(
+            {
+                "plan": "Only a course in maintenance takes a maintenance session; this one is "
+                f"{plan.get_status_display().lower()}."
+            }
+        )
+    practitioner = practitioner or plan.practitioner
+    room = room if room is not None else plan.room
+    treatment = plan.template.treatment
+    _check_future(starts_at, field="starts_at", now=now)
+    _check_people(treatment=treatment, practitioner=practitioner, room=room)
+    upcoming = plan.sessions.filter(kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED)
+    if booked := upcoming.first():
+        raise ValidationError(
+            {
+                "plan": "A maintenance session is already booked for "
+                f"{format_when(booked.starts_at, 'en')}."
+            }
+        )
+    _lock_resources(practitioner_ids=[practitioner.pk], room_ids=[room.pk if room else None])
+    session = Session(
+        plan=plan,
+        sequence=(plan.sessions.aggregate(last=Max("sequence"))["last"] or 0) + 1,
+        kind=SessionKind.MAINTENANCE,
+        starts_at=starts_at,
+        ends_at=starts_at + _duration(treatment),
+        practitioner=practitioner,
+        room=room,
+    )
+    _check_slot(session)
+    session._history_user = booked_by  # type: ignore[attr-defined]
+    _save_session(session)
+    reminders_cancel_pending(plan=plan, kinds=MAINTENANCE_KINDS, reason="maintenance booked")
+    reminders_create_for_sessions(plan=plan, sessions=[session], now=now)
+    return session
+
+
+def _check_slot(session: Session, *, exclude_session_ids: Sequence[int] = ()) -> None:
+    """Opening hours and the practitioner's and room's other bookings, for one session."""
+    day = local_day(session.starts_at, clinic_tz())
+    search = slot_search(
+        practitioner_id=session.practitioner_id,
+        room_id=session.room_id,
+        duration=session.ends_at - session.starts_at,
+        first_day=day,
+        last_day=day,
+        exclude_session_ids=exclude_session_ids,
+    )
+    if not search.calendar.fits(session.starts_at, session.ends_at):
+        raise ValidationError(
+            {"starts_at": "The clinic is closed then, or the session would run past closing."}
+        )
+    blocker = search.busy.blocking(session.starts_at, session.ends_at)
+    if blocker is not None:
+        raise BookingConflictError(
+            f"{session.practitioner} or the room is already booked from "
+            f"{format_when(blocker.start, 'en')} to {blocker.end.astimezone(clinic_tz()):%H:%M}."
+        )
+
+
+@dataclass(frozen=True)
+class RescheduleResult:
+    moves: tuple[Move, ...]
+    applied: bool
+
+
+@transaction.atomic
+def session_reschedule(
+    *,
+    session: Session,
+    new_start: datetime,
+    changed_by: User,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> RescheduleResult:
+    """Move a planned (or missed) session. Later sessions of the course move as needed to keep
+    every protocol window; a move that cannot keep the protocol is refused with the reason.
+    With ``dry_run`` the cascade is returned and nothing is changed."""
+    now = now or timezone.now()
+    plan, session = _lock_session(session.pk)
+    if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
+        raise ValidationError(
+            {"session": f"A {session.get_status_display().lower()} session cannot be moved."}
+        )
+    if plan.status not in OPEN_PLAN_STATUSES:
+        raise ValidationError({"session": f"The course is {plan.get_status_display().lower()}."})
+    _check_future(new_start, field="new_start", now=now)
+    _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
+    duration = session.ends_at - session.starts_at
+
+    if session.kind == SessionKind.MAINTENANCE:
+        moved = Session(
+            plan=plan,
+            starts_at=new_start,
+            ends_at=new_start + duration,
+            practitioner=session.practitioner,
+            room=session.room,
+        )
+        _check_slot(moved, exclude_session_ids=[session.pk])
+        moves: tuple[Move, ...] = (
+            Move(session.sequence, session.starts_at, new_start, moved.ends_at),
+        )
+    else:
+        moves = _initial_session_cascade(plan, session, new_start, duration)
+    if dry_run:
+        return RescheduleResult(moves=moves, applied=False)
+
+    by_sequence = {
+        s.sequence: s
+        for s in plan.sessions.select_for_update().filter(sequence__in=[m.sequence for m in moves])
+    }
+    # Apply from the far end when moving later, so no session lands on its successor's old slot.
+    ordered = sorted(
+        moves, key=lambda m: m.old_start, reverse=moves[0].new_start > moves[0].old_start
+    )
+    changed = []
+    for move in ordered:
+        target = by_sequence[move.sequence]
+        target.starts_at, target.ends_at = move.new_start, move.new_end
+        target.revision += 1
+        target.status = SessionStatus.PLANNED
+        target._history_user = changed_by  # type: ignore[attr-defined]
+        _save_session(
+            target, update_fields=["starts_at", "ends_at", "revision", "status", "updated_at"]
+        )
+        reminders_cancel_pending(session=target, reason="session moved")
+        changed.append(target)
+    reminders_create_for_sessions(plan=plan, sessions=changed, now=now)
+    _course_progress(plan, now=now)
+    return RescheduleResult(moves=moves, applied=True)
+
+
+def _initial_session_cascade(
+    plan: TreatmentPlan, session: Session, new_start: datetime, duration: timedelta
+) -> tuple[Move, ...]:
+    course = list(
+        plan.sessions.filter(kind=SessionKind.INITIAL)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("sequence")
+    )
+    tz = clinic_tz()
+    rules = plan_rules(plan)
+    remaining = sum(1 for s in course if s.sequence >= session.sequence)
+    first_day = min(local_day(new_start, tz), local_day(course[0].starts_at, tz))
+    last_day = max(local_day(new_start, tz), local_day(course[-1].starts_at, tz)) + timedelta(
+        days=rules.interval_days_max * remaining
+    )
+    search = slot_search(
+        practitioner_id=session.practitioner_id,
+        room_id=session.room_id,
+        duration=duration,
+        first_day=first_day,
+        last_day=last_day,
+        exclude_plan_id=plan.pk,
+    )
+    result = reschedule_cascade(
+        rules=rules,
+        sessions=[
+            BookedSession(
+                s.sequence,
+                s.starts_at,
+                s.ends_at,
+                movable=s.status in (SessionStatus.PLANNED, SessionStatus.NO_SHOW),
+            )
+            for s in course
+        ],
+        sequence=session.sequence,
+        new_start=new_start,
+        search=search,
+    )
+    if isinstance(result, NoFit):
+        raise ProtocolViolationError(result)
+    return result.moves
+
+
+@transaction.atomic
+def session_cancel(
+    *, session: Session, reason: str, cancelled_by: User, now: datetime | None = None
+) -> Session:
+    """Cancel one session. The course goes on; if the remaining sessions no longer keep the
+    protocol's windows, the plan is flagged for staff attention with the reason."""
+    now = now or timezone.now()
+    plan, session = _lock_session(session.pk)
+    if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
+        raise ValidationError(
+            {"session": f"A {session.get_status_display().lower()} session cannot be cancelled."}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the session is cancelled."})
+    session.status = SessionStatus.CANCELLED
+    session.cancelled_at = now
+    session.cancellation_reason = reason.strip()
+    session._history_user = cancelled_by  # type: ignore[attr-defined]
+    session.save(update_fields=["status", "cancelled_at", "cancellation_reason", "updated_at"])
+    reminders_cancel_pending(session=session, reason="session cancelled")
+    _course_progress(plan, now=now)
+    return session
+
+
+def _reactions(codes: Iterable[str], notes: str) -> list[str]:
+    chosen = list(dict.fromkeys(codes))
+    unknown = [code for code in chosen if code not in Reaction.values]
+    if unknown:
+        raise ValidationError(
+            {
+                "reactions": f"Unknown reaction(s): {', '.join(unknown)}. Choose from "
+                f"{', '.join(Reaction.values)}."
+            }
+        )
+    if Reaction.OTHER in chosen and not notes.strip():
+        raise ValidationError({"reaction_notes": "Describe the other reaction."})
+    return chosen
+
+
+@transaction.atomic
+def session_complete(
+    *,
+    session: Session,
+    completed_by: User,
+    reactions: Iterable[str] = (),
+    reaction_notes: str = "",
+    now: datetime | None = None,
+) -> Session:
+    """Record that a session took place and what reactions were seen. Completing the course's
+    last initial session starts maintenance (due ``maintenance_interval_months`` later)."""
+    now = now or timezone.now()
+    plan, session = _lock_session(session.pk)
+    if session.status != SessionStatus.PLANNED:
+        raise ValidationError(
+            {"session": f"A {session.get_status_display().lower()} session cannot be completed."}
+        )
+    if session.starts_at > now:
+        raise ValidationError(
+            {
+                "session": f"Session {session.sequence} starts "
+                f"{format_when(session.starts_at, 'en')}; it can be completed once it has started."
+            }
+        )
+    session.reactions = _reactions(reactions, reaction_notes)
+    session.reaction_notes = reaction_notes.strip()
+    session.status = SessionStatus.COMPLETED
+    session.completed_at = now
+    session._history_user = completed_by  # type: ignore[attr-defined]
+    session.save(
+        update_fields=["reactions", "reaction_notes", "status", "completed_at", "updated_at"]
+    )
+    if session.kind == SessionKind.MAINTENANCE:
+        _next_maintenance(plan, after=local_day(session.starts_at, clinic_tz()), now=now)
+    else:
+        _course_progress(plan, now=now)
+    return session
+
+
+@transaction.atomic
+def session_mark_no_show(
+    *, session: Session, marked_by: User, now: datetime | None = None
+) -> Session:
+    """The patient did not come. The course needs staff attention until the missed session is
+    moved to a new time or cancelled."""
+    now = now or timezone.now()
+    plan, session = _lock_session(session.pk)
+    if session.status != SessionStatus.PLANNED:
+        raise ValidationError(
+            {"session": f"A {session.get_status_display().lower()} session cannot be a no-show."}
+        )
+    if session.starts_at > now:
+        raise ValidationError({"session": "A session that has not started cannot be a no-show."})
+    session.status = SessionStatus.NO_SHOW
+    session._history_user = marked_by  # type: ignore[attr-defined]
+    session.save(update_fields=["status", "updated_at"])
+    reminders_cancel_pending(session=session, reason="patient did not come")
+    _course_progress(plan, now=now)
+    return session
+
+
+# --- Course progress ------------------------------------------------------------------------
+
+
+def _course_progress(plan: TreatmentPlan, *, now: datetime) -> None:
+    """Re-derive the plan's state from its initial sessions after any change to them."""
+    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.NEEDS_ATTENTION):
+        return
+    tz = clinic_tz()
+    course = list(
+        plan.sessions.filter(kind=SessionKind.INITIAL)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("sequence")
+    )
+    reason = ""
+    missed = [s for s in course if s.status == SessionStatus.NO_SHOW]
+    completed = [s for s in course if s.status == SessionStatus.COMPLETED]
+    if missed:
+        reason = (
+            f"Session {missed[0].sequence} was missed on "
+            f"{format_when(missed[0].starts_at, 'en')}: move it to a new time or cancel it."
+        )
+    elif not course:
+        reason = "Every session of the course was cancelled: cancel the course or book a new one."
+    elif all(s.status == SessionStatus.COMPLETED for s in course):
+        last_day = local_day(completed[-1].starts_at, tz)
+        _start_maintenance(plan, last_day=last_day, now=now)
+        return
+    else:
+        rules = plan_rules(plan)
+        for previous, current in itertools.pairwise(course):
+            gap = (local_day(current.starts_at, tz) - local_day(previous.starts_at, tz)).days
+            if not rules.interval_days_min <= gap <= rules.interval_days_max:
+                reason = (
+                    f"Session {current.sequence} is {gap} days after session {previous.sequence}; "
+                    f"the protocol allows {rules.interval_days_min}–{rules.interval_days_max}: "
+                    "move it or cancel the course."
+                )
+                break
+    if reason:
+        _needs_attention(plan, reason)
+    elif plan.status == PlanStatus.NEEDS_ATTENTION:
+        plan.status = PlanStatus.ACTIVE
+        plan.attention_reason = ""
+        plan.save(update_fields=["status", "attention_reason", "updated_at"])
+
+
+def _start_maintenance(plan: TreatmentPlan, *, last_day: date, now: datetime) -> None:
+    months = plan.template.maintenance_interval_months
+    if months is None:
+        plan.status = PlanStatus.COMPLETED
+        plan.attention_reason = ""
+        plan.save(update_fields=["status", "attention_reason", "updated_at"])
+        return
+    plan.status = PlanStatus.MAINTENANCE
+    plan.attention_reason = ""
+    plan.save(update_fields=["status", "attention_reason", "updated_at"])
+    _next_maintenance(plan, after=last_day, now=now)
+
+
+def _next_maintenance(plan: TreatmentPlan, *, after: date, now: datetime) -> None:
+    months = plan.template.maintenance_interval_months
+    if months is None:
+        return
+    plan.maintenance_due_on = add_months(after, months)
+    plan.maintenance_cycle += 1
+    plan.save(update_fields=["maintenance_due_on", "maintenance_cycle", "updated_at"])
+    reminders_create_for_maintenance(plan=plan, now=now)

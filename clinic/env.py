@@ -52,6 +52,17 @@ class Env:
             )
         return value
 
+    def dotted_path_or_choice(self, name: str, default: str, *, choices: list[str]) -> str:
+        """One of ``choices``, or a ``package.module.Class`` path for a custom backend."""
+        value = self._raw(name) or default
+        parts = value.split(".")
+        if value in choices or (len(parts) > 1 and all(part.isidentifier() for part in parts)):
+            return value
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(choices)} or a dotted path to a class, "
+            f"got {value!r}."
+        )
+
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:

@@ -156,7 +156,8 @@ _SMS_BACKENDS = {
     "console": "scheduling.sms.ConsoleSmsBackend",
     "file": "scheduling.sms.FileSmsBackend",
 }
-SMS_BACKEND = _SMS_BACKENDS[env.choice("SMS", "console", choices=list(_SMS_BACKENDS))]
+_sms = env.dotted_path_or_choice("SMS", "console", choices=list(_SMS_BACKENDS))
+SMS_BACKEND = _SMS_BACKENDS.get(_sms, _sms)  # or the dotted path of an SMS gateway class
 SMS_OUTBOX_DIR = str(VAR_DIR / "outbox" / "sms")
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from clinic.celery import app
 from clinic.roles import Role, roles_sync
 from scheduling.seed import clinic_defaults_seed
 from tests import factories
@@ -41,6 +42,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if REQUIRE_SERVICES:
             pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_test_broker_queue() -> None:
+    """Messages published by earlier test runs must not reach this run's worker processes."""
+    folder = (app.conf.broker_transport_options or {}).get("data_folder_in")
+    if folder and os.environ.get("VAR_DIR"):  # only the test runner's own folders
+        for message in Path(folder).glob("*.msg"):
+            message.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

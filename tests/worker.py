@@ -105,3 +105,18 @@ def wait_for(condition: object, timeout: float = 30, interval: float = 0.2) -> b
             return True
         time.sleep(interval)
     return False
+
+
+def worker_database_url() -> str:
+    """A DATABASE_URL for worker processes pointing at the test database."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    credentials = settings["USER"] or ""
+    if settings.get("PASSWORD"):
+        credentials += f":{settings['PASSWORD']}"
+    host = settings["HOST"] or "localhost"
+    port = settings["PORT"] or 5432
+    return f"postgres://{credentials}@{host}:{port}/{settings['NAME']}"

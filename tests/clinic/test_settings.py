@@ -77,6 +77,7 @@ def test_production_with_its_settings_starts(tmp_path: Path) -> None:
         ("CELERY_BROKER_URL", "amqp://guest@localhost//", "CELERY_BROKER_URL must be a redis://"),
         ("SMTP_PORT", "twenty-five", "SMTP_PORT must be a whole number"),
         ("MAILER", "pigeon", "MAILER must be one of console, file, smtp"),
+        ("SMS", "carrier pigeon", "SMS must be one of console, file or a dotted path"),
         ("LANGUAGE_CODE", "fr", "LANGUAGE_CODE must be one of en, ko"),
     ],
 )

@@ -1,0 +1,529 @@
+"""Previewing and booking a course, and the worker placing its sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from celery.signals import before_task_publish
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from patients.models import MedicalFlag, Patient
+from scheduling.errors import ProtocolViolationError
+from scheduling.models import (
+    Closure,
+    PlanStatus,
+    Practitioner,
+    Reminder,
+    ReminderKind,
+    Session,
+    TreatmentPlan,
+)
+from scheduling.services import plan_book, plan_preview, plan_schedule
+from tests.factories import (
+    PatientFactory,
+    PractitionerFactory,
+    SessionFactory,
+    TreatmentPlanFactory,
+    UserFactory,
+)
+from tests.scheduling.conftest import seoul
+from treatments.models import Contraindication, ProtocolTemplate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receptionist(db: None) -> User:
+    return UserFactory(username="reception")
+
+
+@pytest.fixture
+def emma(db: None) -> Patient:
+    return PatientFactory(family_name="Clarke", given_name="Emma")
+
+
+def flag(patient: Patient, slug: str) -> MedicalFlag:
+    return MedicalFlag.objects.create(
+        patient=patient, condition=Contraindication.objects.get(slug=slug)
+    )
+
+
+def occupy(practitioner: Practitioner, start: datetime, minutes: int = 45) -> Session:
+    """Another patient's session holding the practitioner's time."""
+    plan = TreatmentPlanFactory(practitioner=practitioner, status=PlanStatus.ACTIVE)
+    return SessionFactory(
+        plan=plan, sequence=1, starts_at=start, ends_at=start + timedelta(minutes=minutes)
+    )
+
+
+# --- Preview --------------------------------------------------------------------------------
+
+
+def test_preview_proposes_the_usual_course_on_the_same_weekday_and_time(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert preview.fits
+    assert [s.starts_at for s in preview.proposal.sessions] == [
+        seoul(tuesday, 10),
+        seoul(tuesday + timedelta(days=28), 10),
+        seoul(tuesday + timedelta(days=56), 10),
+    ]
+    assert not preview.proposal.moved
+    assert preview.proposal.maintenance_due_on is not None
+    assert preview.contraindications == []
+
+
+def test_preview_writes_nothing(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    with django_assert_num_queries(5):  # performs?, opening hours, closures, busy time, flags
+        plan_preview(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            session_count=4,
+        )
+
+    assert not TreatmentPlan.objects.exists()
+    assert not Session.objects.exists()
+
+
+def test_preview_queries_do_not_grow_with_existing_bookings(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    for day in range(40):
+        occupy(kim, seoul(tuesday + timedelta(days=day), 15))
+
+    with django_assert_num_queries(5):
+        plan_preview(
+            patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+        )
+
+
+def test_preview_warns_about_a_recorded_contraindication(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    flag(emma, "fish-allergy")
+    flag(emma, "anticoagulants")  # rules out PRP, not Rejuran
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert [c.slug for c in preview.contraindications] == ["fish-allergy"]
+
+
+def test_a_resolved_medical_flag_no_longer_warns(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    pregnancy = flag(emma, "pregnancy")
+    pregnancy.resolved_at = seoul(tuesday, 9) - timedelta(days=30)
+    pregnancy.save()
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert preview.contraindications == []
+
+
+def test_a_taken_preferred_slot_moves_to_the_nearest_free_one_and_says_so(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    occupy(kim, seoul(tuesday + timedelta(days=28), 10), minutes=60)
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    second = preview.proposal.sessions[1]
+    assert second.moved
+    assert second.preferred_at == seoul(tuesday + timedelta(days=28), 10)
+    assert second.starts_at == seoul(tuesday + timedelta(days=28), 11)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"session_count": 5}, "session_count", "takes 3–4 sessions, not 5"),
+        ({"interval_days": 14}, "interval_days", "must be 21–28 days apart, not 14"),
+    ],
+)
+def test_choices_outside_the_protocol_are_field_errors(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    overrides: dict[str, int],
+    field: str,
+    message: str,
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        plan_preview(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            **overrides,
+        )
+
+    assert message in error.value.message_dict[field][0]
+
+
+def test_a_practitioner_who_does_not_perform_the_treatment_is_refused(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    kim.treatments.clear()
+
+    with pytest.raises(ValidationError) as error:
+        plan_preview(
+            patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+        )
+
+    assert error.value.message_dict["practitioner"] == ["Dr. Kim does not perform Rejuran Healer."]
+
+
+def test_a_first_session_in_the_past_is_refused(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        plan_preview(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            now=seoul(tuesday, 11),
+        )
+
+    assert error.value.message_dict["first_start"] == ["The time must be in the future."]
+
+
+def test_a_treatment_no_longer_offered_cannot_be_booked(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    rejuran.treatment.is_active = False
+    rejuran.treatment.save()
+
+    with pytest.raises(ValidationError) as error:
+        plan_preview(
+            patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+        )
+
+    assert "no longer offered" in error.value.message_dict["template"][0]
+
+
+def test_a_course_that_cannot_fit_says_which_session_and_why(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    Closure.objects.create(
+        starts_on=tuesday + timedelta(days=20),
+        ends_on=tuesday + timedelta(days=29),
+        reason="clinic renovation",
+    )
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert not preview.fits
+    assert preview.no_fit.sequence == 2
+    assert preview.no_fit.window_first_day == tuesday + timedelta(days=21)
+    assert preview.no_fit.window_last_day == tuesday + timedelta(days=28)
+    assert "Session 2 cannot be placed between" in preview.no_fit.message
+    assert "(clinic renovation)" in preview.no_fit.message
+
+
+# --- Booking --------------------------------------------------------------------------------
+
+
+def test_booking_creates_a_plan_for_the_worker_to_schedule_after_commit(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    receptionist: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        plan = plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+            session_count=4,
+        )
+
+    assert plan.status == PlanStatus.SCHEDULING
+    assert (plan.session_count, plan.interval_days) == (4, 28)
+    assert not plan.sessions.exists()
+    assert len(callbacks) == 1
+    assert plan.history.get().history_user == receptionist
+
+
+def test_after_commit_the_worker_places_the_sessions_and_their_reminders(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    receptionist: User,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+        )
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ACTIVE
+    sessions = list(plan.sessions.order_by("sequence"))
+    assert [(s.sequence, s.starts_at, s.ends_at - s.starts_at) for s in sessions] == [
+        (n + 1, seoul(tuesday + timedelta(days=28 * n), 10), timedelta(minutes=45))
+        for n in range(3)
+    ]
+    first = sessions[0]
+    assert {r.kind: r.due_at for r in first.reminders.all()} == {
+        ReminderKind.SESSION_EARLY: seoul(tuesday, 10) - timedelta(hours=48),
+        ReminderKind.SESSION_LATE: seoul(tuesday, 8),
+        ReminderKind.AFTERCARE: seoul(tuesday, 20),
+    }
+
+
+def test_a_contraindication_blocks_booking_without_a_reason_and_nothing_is_saved(
+    emma: Patient,
+    rejuran: ProtocolTemplate,
+    kim: Practitioner,
+    tuesday: date,
+    receptionist: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    flag(emma, "fish-allergy")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ValidationError) as error:
+        plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+            override_reason="   ",
+        )
+
+    assert error.value.error_dict["override_reason"][0].code == "contraindicated"
+    assert "Fish or salmon allergy" in error.value.message_dict["override_reason"][0]
+    assert not TreatmentPlan.objects.exists()
+    assert callbacks == []
+
+
+def test_an_override_with_a_reason_books_and_is_recorded(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    flag(emma, "fish-allergy")
+
+    plan = plan_book(
+        patient=emma,
+        template=rejuran,
+        practitioner=kim,
+        first_start=seoul(tuesday, 10),
+        booked_by=receptionist,
+        override_reason="Allergist cleared PN injections (letter scanned 2026-11-02).",
+    )
+
+    assert plan.overridden_conditions == "Fish or salmon allergy"
+    assert plan.override_reason.startswith("Allergist cleared")
+
+
+def test_a_booking_that_cannot_keep_the_protocol_is_refused_with_the_reason(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    Closure.objects.create(
+        starts_on=tuesday + timedelta(days=21),
+        ends_on=tuesday + timedelta(days=28),
+        reason="Seollal",
+    )
+
+    with pytest.raises(ProtocolViolationError) as error:
+        plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+        )
+
+    assert error.value.code == "protocol_violation"
+    assert "Session 2" in error.value.message
+    assert "Seollal" in error.value.message
+    assert not TreatmentPlan.objects.exists()
+
+
+# --- The worker's part ----------------------------------------------------------------------
+
+
+def booked_plan(
+    patient: Patient,
+    template: ProtocolTemplate,
+    practitioner: Practitioner,
+    start: datetime,
+    by: User,
+) -> TreatmentPlan:
+    return plan_book(
+        patient=patient,
+        template=template,
+        practitioner=practitioner,
+        first_start=start,
+        booked_by=by,
+    )
+
+
+def test_scheduling_twice_creates_nothing_twice(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+
+    plan_schedule(plan_id=plan.pk)
+    plan_schedule(plan_id=plan.pk)
+
+    assert plan.sessions.count() == 3
+    assert Reminder.objects.filter(plan=plan).count() == 9
+
+
+def test_a_slot_taken_since_the_preview_is_replanned_inside_the_window_and_noted(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+    occupy(kim, seoul(tuesday + timedelta(days=28), 10))  # someone took session 2's slot
+
+    plan_schedule(plan_id=plan.pk)
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ACTIVE
+    second = plan.sessions.get(sequence=2)
+    assert second.starts_at == seoul(tuesday + timedelta(days=28), 10, 45)
+    assert "Session 2 moved from" in plan.schedule_notes
+
+
+def test_a_course_that_no_longer_fits_needs_staff_attention_with_the_reason(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+    Closure.objects.create(
+        starts_on=tuesday + timedelta(days=21),
+        ends_on=tuesday + timedelta(days=28),
+        reason="Chuseok",
+    )
+
+    plan_schedule(plan_id=plan.pk)
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.NEEDS_ATTENTION
+    assert "Session 2 cannot be placed" in plan.attention_reason
+    assert "Chuseok" in plan.attention_reason
+    assert not plan.sessions.exists()
+
+
+def test_a_wished_start_that_passed_before_scheduling_needs_attention(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+
+    plan_schedule(plan_id=plan.pk, now=seoul(tuesday, 12))
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.NEEDS_ATTENTION
+    assert "passed" in plan.attention_reason
+
+
+def test_a_cancelled_plan_is_left_alone_by_the_worker(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+    TreatmentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.CANCELLED)
+
+    plan_schedule(plan_id=plan.pk)
+
+    assert not plan.sessions.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_rolled_back_enqueues_nothing(catalogue: None, tuesday: date) -> None:
+    published: list[str] = []
+
+    def record(sender: str, **kwargs: Any) -> None:
+        published.append(sender)
+
+    practitioner = PractitionerFactory()
+    template = ProtocolTemplate.objects.get(treatment__slug="rejuran-healer")
+    practitioner.treatments.add(template.treatment)
+    patient, receptionist = PatientFactory(), UserFactory()
+
+    def request_that_fails_after_booking() -> None:
+        with transaction.atomic():
+            plan_book(
+                patient=patient,
+                template=template,
+                practitioner=practitioner,
+                first_start=seoul(tuesday, 10),
+                booked_by=receptionist,
+            )
+            raise RuntimeError("the request failed after booking")
+
+    before_task_publish.connect(record)
+    try:
+        with pytest.raises(RuntimeError):
+            request_that_fails_after_booking()
+    finally:
+        before_task_publish.disconnect(record)
+
+    assert published == []
+    assert not TreatmentPlan.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_booking_hands_the_plan_to_the_worker_once(
+    catalogue: None, tuesday: date
+) -> None:
+    published: list[tuple[str, list[Any]]] = []
+
+    def record(sender: str, body: Any, **kwargs: Any) -> None:
+        published.append((sender, list(body[0])))
+
+    practitioner = PractitionerFactory()
+    template = ProtocolTemplate.objects.get(treatment__slug="rejuran-healer")
+    practitioner.treatments.add(template.treatment)
+    before_task_publish.connect(record)
+    try:
+        plan = plan_book(
+            patient=PatientFactory(),
+            template=template,
+            practitioner=practitioner,
+            first_start=seoul(tuesday, 10),
+            booked_by=UserFactory(),
+        )
+    finally:
+        before_task_publish.disconnect(record)
+
+    assert published == [("scheduling.tasks.schedule_plan", [plan.pk])]

@@ -30,8 +30,18 @@ DEFAULT_STEP = timedelta(minutes=15)
 def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The aware instant for a wall-clock time on a local date (see the module's time policy)."""
     # fold=0 picks the first occurrence of an ambiguous time; the round trip through UTC moves a
-    # nonexistent time forward by the gap.
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC).astimezone(tz)
+    # nonexistent time forward by the gap. A time read off a repeated hour carries fold=1: drop it.
+    return datetime.combine(day, at.replace(fold=0), tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def _plus(instant: datetime, delta: timedelta) -> datetime:
+    """``instant + delta`` in absolute time, kept in the instant's zone. (``+`` on a datetime
+    with a ZoneInfo adds wall-clock time, which is off by the DST change when it crosses one.)"""
+    return (instant.astimezone(UTC) + delta).astimezone(instant.tzinfo)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
 
 
 def local_day(instant: datetime, tz: ZoneInfo) -> date:
@@ -81,7 +91,8 @@ class Interval:
     label: str = ""
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
-        return self.start < end and start < self.end
+        # Compared in UTC: two datetimes in the same zone compare by wall clock, ignoring fold.
+        return _utc(self.start) < _utc(end) and _utc(start) < _utc(self.end)
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,10 @@ class Calendar:
 
     def fits(self, start: datetime, end: datetime) -> bool:
         """Whether ``[start, end)`` lies inside one opening period of its day."""
+        # Compared in UTC: two datetimes in the same zone compare by wall clock, ignoring fold.
+        start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
         return any(
-            opens <= start and end <= closes
+            opens <= start_utc and end_utc <= closes
             for opens, closes in self.periods(local_day(start, self.tz))
         )
 
@@ -128,30 +141,31 @@ class BusySet:
     def __init__(self, intervals: Iterable[Interval] = ()) -> None:
         self._starts: list[datetime] = []
         self._intervals: list[Interval] = []
-        for interval in sorted(intervals, key=lambda i: i.start):
+        for interval in sorted(intervals, key=lambda i: _utc(i.start)):
             self._append(interval)
 
     def _append(self, interval: Interval) -> None:
-        if self._intervals and interval.start < self._intervals[-1].end:
+        # Ordered and merged in UTC (see Interval.overlaps); ``_starts`` holds UTC instants.
+        if self._intervals and _utc(interval.start) < _utc(self._intervals[-1].end):
             last = self._intervals[-1]
-            if interval.end > last.end:
+            if _utc(interval.end) > _utc(last.end):
                 self._intervals[-1] = Interval(last.start, interval.end, last.label)
             return
         self._intervals.append(interval)
-        self._starts.append(interval.start)
+        self._starts.append(_utc(interval.start))
 
     def __len__(self) -> int:
         return len(self._intervals)
 
     def add(self, interval: Interval) -> None:
-        merged = sorted([*self._intervals, interval], key=lambda i: i.start)
+        merged = sorted([*self._intervals, interval], key=lambda i: _utc(i.start))
         self._intervals, self._starts = [], []
         for item in merged:
             self._append(item)
 
     def blocking(self, start: datetime, end: datetime) -> Interval | None:
         """The busy interval overlapping ``[start, end)``, if any."""
-        index = bisect.bisect_left(self._starts, end)  # intervals starting before `end`
+        index = bisect.bisect_left(self._starts, _utc(end))  # intervals starting before `end`
         if index and self._intervals[index - 1].overlaps(start, end):
             return self._intervals[index - 1]
         return None
@@ -160,8 +174,8 @@ class BusySet:
         return self.blocking(start, end) is None
 
     def within(self, start: datetime, end: datetime) -> list[Interval]:
-        first = max(bisect.bisect_left(self._starts, start) - 1, 0)
-        last = bisect.bisect_left(self._starts, end)
+        first = max(bisect.bisect_left(self._starts, _utc(start)) - 1, 0)
+        last = bisect.bisect_left(self._starts, _utc(end))
         return [i for i in self._intervals[first:last] if i.overlaps(start, end)]
 
 
@@ -175,7 +189,7 @@ class ProposedSession:
     @property
     def moved(self) -> bool:
         """True when the preferred slot could not be used and the nearest free one was taken."""
-        return self.starts_at != self.preferred_at
+        return self.starts_at.astimezone(UTC) != self.preferred_at.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -242,7 +256,7 @@ class SlotSearch:
     step: timedelta = DEFAULT_STEP
 
     def usable(self, start: datetime, first_day: date, last_day: date) -> bool:
-        end = start + self.duration
+        end = _plus(start, self.duration)
         return (
             first_day <= local_day(start, self.calendar.tz) <= last_day
             and self.calendar.fits(start, end)
@@ -255,15 +269,16 @@ class SlotSearch:
         tz = self.calendar.tz
         lower = local_datetime(first_day, time(0), tz)
         upper = local_datetime(last_day + timedelta(days=1), time(0), tz)
+        origin = preferred.astimezone(UTC)  # step in absolute time, not on the wall clock
         offset = timedelta(0)
         while True:
-            earlier, later = preferred - offset, preferred + offset
+            earlier, later = origin - offset, origin + offset
             if earlier < lower and later >= upper:
                 return None
             if earlier >= lower and self.usable(earlier, first_day, last_day):
-                return earlier
+                return earlier.astimezone(tz)
             if offset and later < upper and self.usable(later, first_day, last_day):
-                return later
+                return later.astimezone(tz)
             offset += self.step
 
     def no_fit(
@@ -323,7 +338,7 @@ def propose_course(
         start = search.nearest(preferred, first_day, last_day)
         if start is None:
             return search.no_fit(sequence, preferred, first_day, last_day)
-        sessions.append(ProposedSession(sequence, start, start + search.duration, preferred))
+        sessions.append(ProposedSession(sequence, start, _plus(start, search.duration), preferred))
     return Proposal(
         sessions=tuple(sessions),
         maintenance_due_on=maintenance_due(local_day(sessions[-1].starts_at, tz), rules),
@@ -401,7 +416,7 @@ def reschedule_cascade(
                 ),
             )
     if not search.usable(new_start, first_day, last_day):
-        end = new_start + search.duration
+        end = _plus(new_start, search.duration)
         reason = (
             "that time is outside opening hours or on a closed day"
             if not search.calendar.fits(new_start, end)
@@ -409,7 +424,7 @@ def reschedule_cascade(
         )
         return search.no_fit(sequence, new_start, new_day, new_day, detail=reason)
 
-    moves = [Move(sequence, target.starts_at, new_start, new_start + search.duration)]
+    moves = [Move(sequence, target.starts_at, new_start, _plus(new_start, search.duration))]
     previous_start = new_start
     for later in ordered[index + 1 :]:
         previous_day = local_day(previous_start, tz)
@@ -431,7 +446,7 @@ def reschedule_cascade(
         start = search.nearest(preferred, first_day, last_day)
         if start is None:
             return search.no_fit(later.sequence, preferred, first_day, last_day)
-        moves.append(Move(later.sequence, later.starts_at, start, start + search.duration))
+        moves.append(Move(later.sequence, later.starts_at, start, _plus(start, search.duration)))
         previous_start = start
     return Cascade(moves=tuple(moves))
 
@@ -439,14 +454,17 @@ def reschedule_cascade(
 def free_starts(search: SlotSearch, first_day: date, last_day: date) -> list[datetime]:
     """Every start time in the date range at which a session fits: inside opening hours, on an
     open day, clear of busy intervals. Starts are on the step grid from each period's opening."""
+    tz = search.calendar.tz
     starts = []
     for day in days(first_day, last_day):
-        for opens, closes in search.calendar.periods(day):
+        for local_opens, local_closes in search.calendar.periods(day):
+            # Step in absolute time: wall-clock steps repeat or skip instants across a DST change.
+            opens, closes = local_opens.astimezone(UTC), local_closes.astimezone(UTC)
             start = opens
             while start + search.duration <= closes:
                 blocker = search.busy.blocking(start, start + search.duration)
                 if blocker is None:
-                    starts.append(start)
+                    starts.append(start.astimezone(tz))
                     start += search.step
                 else:
                     # Jump past the blocking booking, staying on the step grid.

@@ -9,6 +9,7 @@ handed off again with the same idempotency key, which the channel uses to drop t
 
 from __future__ import annotations
 
+import logging
 import time as monotonic_time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from scheduling.models import (
 )
 from scheduling.planner import local_datetime, local_day
 from scheduling.selectors import clinic_tz
+
+logger = logging.getLogger(__name__)
 
 SESSION_KINDS = (ReminderKind.SESSION_EARLY, ReminderKind.SESSION_LATE, ReminderKind.AFTERCARE)
 MAINTENANCE_KINDS = (ReminderKind.MAINTENANCE_EARLY, ReminderKind.MAINTENANCE_DUE)
@@ -132,7 +135,10 @@ def reminders_cancel_pending(
     plan: TreatmentPlan | None = None,
     kinds: Iterable[str] | None = None,
 ) -> int:
-    pending = Reminder.objects.filter(status=ReminderStatus.PENDING)
+    # Aftercare for a session that took place always goes out, whatever happens to the course.
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).exclude(
+        kind=ReminderKind.AFTERCARE, session__status=SessionStatus.COMPLETED
+    )
     if session is not None:
         pending = pending.filter(session=session)
     if plan is not None:
@@ -140,6 +146,20 @@ def reminders_cancel_pending(
     if kinds is not None:
         pending = pending.filter(kind__in=list(kinds))
     return pending.update(status=ReminderStatus.CANCELLED, last_error=reason)
+
+
+def reminders_rearm_maintenance(*, plan: TreatmentPlan, now: datetime | None = None) -> int:
+    """Bring back the current cycle's maintenance reminders that a booking had made unneeded
+    (the booked maintenance session was cancelled or missed); past ones stay cancelled."""
+    now = now or timezone.now()
+    return Reminder.objects.filter(
+        plan=plan,
+        session__isnull=True,
+        cycle=plan.maintenance_cycle,
+        kind__in=MAINTENANCE_KINDS,
+        status=ReminderStatus.CANCELLED,
+        due_at__gt=now,
+    ).update(status=ReminderStatus.PENDING, last_error="")
 
 
 @dataclass
@@ -194,10 +214,12 @@ def reminder_send_next_due(*, now: datetime) -> str | None:
         return _deliver(reminder, now)
 
 
-def _why_not_needed(reminder: Reminder) -> str:
+def _why_not_needed(reminder: Reminder, now: datetime) -> str:
     """Empty when the reminder should still go out; otherwise why it should not."""
     session, plan = reminder.session, reminder.plan
     if session is not None:
+        if reminder.kind != ReminderKind.AFTERCARE and session.starts_at <= now:
+            return "the session had already started when the reminder could be sent"
         if session.revision != reminder.cycle:
             return "the session was moved; a reminder for the new time replaces this one"
         wanted = (
@@ -214,28 +236,40 @@ def _why_not_needed(reminder: Reminder) -> str:
 
 
 def _deliver(reminder: Reminder, now: datetime) -> str:
-    reason = _why_not_needed(reminder)
+    reason = _why_not_needed(reminder, now)
     if reason:
         reminder.status = ReminderStatus.CANCELLED
         reminder.last_error = reason
         reminder.save(update_fields=["status", "last_error"])
         return "not_needed"
     reminder.attempts += 1
+    # The patient's current choice of channel, in case it changed since the reminder was made.
+    reminder.channel = reminder_channel(reminder.plan.patient) or reminder.channel
     try:
         channel_send(reminder_message(reminder))
     except ChannelError as error:
-        reminder.last_error = str(error)[:2000]
-        if reminder.attempts >= MAX_ATTEMPTS:
-            reminder.status = ReminderStatus.FAILED
-            outcome = "failed"
-        else:
-            # Retry later by moving the due time: the retry is data, not a far-future task.
-            reminder.due_at = now + RETRY_DELAYS[reminder.attempts - 1]
-            outcome = "retried"
-        reminder.save(update_fields=["attempts", "last_error", "status", "due_at"])
-        return outcome
+        return _failed_attempt(reminder, str(error), now)
+    except Exception as error:
+        # Anything else (a malformed address, a broken gateway library) must not stop the
+        # reminders queued behind this one: record it and move on.
+        logger.exception("Reminder %s could not be sent", reminder.pk)
+        return _failed_attempt(reminder, f"unexpected error: {error!r}", now)
     reminder.status = ReminderStatus.SENT
     reminder.sent_at = timezone.now()
     reminder.last_error = ""
-    reminder.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+    reminder.save(update_fields=["attempts", "channel", "status", "sent_at", "last_error"])
     return "sent"
+
+
+def _failed_attempt(reminder: Reminder, error: str, now: datetime) -> str:
+    reminder.last_error = error[:2000]
+    if reminder.attempts >= MAX_ATTEMPTS:
+        reminder.status = ReminderStatus.FAILED
+        outcome = "failed"
+    else:
+        # Retry later by moving the due time: the retry is data, not a far-future task. Counted
+        # from the run's clock, so a retried reminder is never picked again in the same run.
+        reminder.due_at = now + RETRY_DELAYS[reminder.attempts - 1]
+        outcome = "retried"
+    reminder.save(update_fields=["attempts", "channel", "last_error", "status", "due_at"])
+    return outcome

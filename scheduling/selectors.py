@@ -7,20 +7,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
 
+from clinic.roles import is_staff_member
+from patients.models import Patient
 from scheduling.models import (
     Closure,
     OpeningHours,
     Practitioner,
     Room,
     Session,
+    SessionKind,
     SessionStatus,
+    TreatmentPlan,
 )
 from scheduling.planner import (
     BusySet,
@@ -141,3 +146,68 @@ def free_slots(
         last_day=last_day,
     )
     return free_starts(search, first_day, last_day)
+
+
+# --- What a user may see --------------------------------------------------------------------
+
+
+def plans_visible_to(user: object) -> QuerySet[TreatmentPlan]:
+    """Staff see every plan; a patient only their own; anyone else nothing. Another patient's
+    plan is therefore simply not found (404), never forbidden (403)."""
+    plans = TreatmentPlan.objects.select_related(
+        "patient", "template__treatment", "practitioner", "room", "booked_by"
+    ).prefetch_related(
+        Prefetch("sessions", queryset=Session.objects.select_related("practitioner", "room"))
+    )
+    if is_staff_member(user):
+        return plans
+    if getattr(user, "is_authenticated", False):
+        return plans.filter(patient__user=user)
+    return plans.none()
+
+
+def sessions_visible_to(user: object) -> QuerySet[Session]:
+    sessions = Session.objects.select_related(
+        "plan__patient", "plan__template__treatment", "practitioner", "room"
+    )
+    if is_staff_member(user):
+        return sessions
+    if getattr(user, "is_authenticated", False):
+        return sessions.filter(plan__patient__user=user)
+    return sessions.none()
+
+
+@dataclass(frozen=True)
+class Progress:
+    completed: int
+    total: int
+
+
+def plan_progress(plan: TreatmentPlan) -> Progress:
+    """Initial sessions done out of those still part of the course (uses prefetched sessions)."""
+    initial = [
+        s
+        for s in plan.sessions.all()
+        if s.kind == SessionKind.INITIAL and s.status != SessionStatus.CANCELLED
+    ]
+    done = sum(1 for s in initial if s.status == SessionStatus.COMPLETED)
+    return Progress(completed=done, total=len(initial))
+
+
+def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]]:
+    """The logged-in patient and their courses, newest first (3 queries).
+
+    Raises Patient.DoesNotExist for a user who is not a patient."""
+    patient = Patient.objects.get(user=user)
+    plans = list(
+        patient.plans.select_related("template__treatment", "practitioner")
+        .prefetch_related(
+            Prefetch(
+                "sessions",
+                queryset=Session.objects.select_related("practitioner").order_by("starts_at"),
+            ),
+            "template__milestones",
+        )
+        .order_by("-booked_at")
+    )
+    return patient, plans

@@ -56,6 +56,7 @@ from scheduling.reminders import (
     reminders_cancel_pending,
     reminders_create_for_maintenance,
     reminders_create_for_sessions,
+    reminders_rearm_maintenance,
 )
 from scheduling.selectors import clinic_tz, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
@@ -389,7 +390,7 @@ def plan_cancel(
         )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the course is cancelled."})
-    for session in plan.sessions.filter(status__in=[SessionStatus.PLANNED, SessionStatus.NO_SHOW]):
+    for session in plan.sessions.filter(status=SessionStatus.PLANNED):
         session.status = SessionStatus.CANCELLED
         session.cancelled_at = now
         session.cancellation_reason = "course cancelled"
@@ -466,10 +467,19 @@ def session_book(
     _save_session(session)
     reminders_cancel_pending(plan=plan, kinds=MAINTENANCE_KINDS, reason="maintenance booked")
     reminders_create_for_sessions(plan=plan, sessions=[session], now=now)
+    if plan.attention_reason:
+        plan.attention_reason = ""
+        plan.save(update_fields=["attention_reason", "updated_at"])
     return session
 
 
-def _check_slot(session: Session, *, exclude_session_ids: Sequence[int] = ()) -> None:
+def _check_slot(
+    session: Session,
+    *,
+    field: str = "starts_at",
+    exclude_session_ids: Sequence[int] = (),
+    exclude_plan_id: int | None = None,
+) -> None:
     """Opening hours and the practitioner's and room's other bookings, for one session."""
     day = local_day(session.starts_at, clinic_tz())
     search = slot_search(
@@ -479,10 +489,11 @@ def _check_slot(session: Session, *, exclude_session_ids: Sequence[int] = ()) ->
         first_day=day,
         last_day=day,
         exclude_session_ids=exclude_session_ids,
+        exclude_plan_id=exclude_plan_id,
     )
     if not search.calendar.fits(session.starts_at, session.ends_at):
         raise ValidationError(
-            {"starts_at": "The clinic is closed then, or the session would run past closing."}
+            {field: "The clinic is closed then, or the session would run past closing."}
         )
     blocker = search.busy.blocking(session.starts_at, session.ends_at)
     if blocker is not None:
@@ -522,15 +533,16 @@ def session_reschedule(
     _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
     duration = session.ends_at - session.starts_at
 
+    # The new slot itself: a closed time is a field error, a taken one a booking conflict.
+    moved = Session(
+        plan=plan,
+        starts_at=new_start,
+        ends_at=new_start + duration,
+        practitioner=session.practitioner,
+        room=session.room,
+    )
+    _check_slot(moved, field="new_start", exclude_plan_id=plan.pk)
     if session.kind == SessionKind.MAINTENANCE:
-        moved = Session(
-            plan=plan,
-            starts_at=new_start,
-            ends_at=new_start + duration,
-            practitioner=session.practitioner,
-            room=session.room,
-        )
-        _check_slot(moved, exclude_session_ids=[session.pk])
         moves: tuple[Move, ...] = (
             Move(session.sequence, session.starts_at, new_start, moved.ends_at),
         )
@@ -627,7 +639,10 @@ def session_cancel(
     session._history_user = cancelled_by  # type: ignore[attr-defined]
     session.save(update_fields=["status", "cancelled_at", "cancellation_reason", "updated_at"])
     reminders_cancel_pending(session=session, reason="session cancelled")
-    _course_progress(plan, now=now)
+    if session.kind == SessionKind.MAINTENANCE:
+        _maintenance_session_lost(plan, now=now)
+    else:
+        _course_progress(plan, now=now)
     return session
 
 
@@ -703,7 +718,15 @@ def session_mark_no_show(
     session._history_user = marked_by  # type: ignore[attr-defined]
     session.save(update_fields=["status", "updated_at"])
     reminders_cancel_pending(session=session, reason="patient did not come")
-    _course_progress(plan, now=now)
+    if session.kind == SessionKind.MAINTENANCE:
+        _maintenance_session_lost(
+            plan,
+            now=now,
+            reason=f"The maintenance session on {format_when(session.starts_at, 'en')} was "
+            "missed: book a new one.",
+        )
+    else:
+        _course_progress(plan, now=now)
     return session
 
 
@@ -772,5 +795,19 @@ def _next_maintenance(plan: TreatmentPlan, *, after: date, now: datetime) -> Non
         return
     plan.maintenance_due_on = add_months(after, months)
     plan.maintenance_cycle += 1
-    plan.save(update_fields=["maintenance_due_on", "maintenance_cycle", "updated_at"])
+    plan.attention_reason = ""
+    plan.save(
+        update_fields=["maintenance_due_on", "maintenance_cycle", "attention_reason", "updated_at"]
+    )
     reminders_create_for_maintenance(plan=plan, now=now)
+
+
+def _maintenance_session_lost(plan: TreatmentPlan, *, now: datetime, reason: str = "") -> None:
+    """A booked maintenance session will not happen: the patient is reminded again (reminders
+    still ahead come back), and a missed one is flagged for staff."""
+    if plan.status != PlanStatus.MAINTENANCE:
+        return
+    reminders_rearm_maintenance(plan=plan, now=now)
+    if reason:
+        plan.attention_reason = reason
+        plan.save(update_fields=["attention_reason", "updated_at"])

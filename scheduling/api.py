@@ -1,0 +1,641 @@
+"""Practitioners, free slots, plans and sessions over HTTP: thin adapters over the scheduling
+services and selectors, which hold every rule."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff
+from patients.models import Patient
+from scheduling import services
+from scheduling.models import (
+    PlanStatus,
+    Practitioner,
+    Reaction,
+    Room,
+    Session,
+    SessionKind,
+    SessionStatus,
+    TreatmentPlan,
+)
+from scheduling.patient_view import plan_for_patient
+from scheduling.planner import Move
+from scheduling.selectors import (
+    day_bounds,
+    free_slots,
+    patient_schedule_for_user,
+    plan_progress,
+    plans_visible_to,
+    sessions_visible_to,
+)
+from treatments.models import ProtocolTemplate, Treatment
+
+# --- Shared pieces --------------------------------------------------------------------------
+
+
+class RefSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+def person_ref(obj: Patient | Practitioner | Room | None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    name = obj.display_name if isinstance(obj, Practitioner) else str(obj)
+    return {"id": obj.pk, "name": name}
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TimeZoneField(serializers.Field):  # type: ignore[type-arg]
+    """The clinic's time zone, named in every schedule response (datetimes carry offsets)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            read_only=True,
+            source="*",
+            help_text="The clinic's IANA time zone; every datetime also carries its UTC offset.",
+        )
+
+    def to_representation(self, value: Any) -> str:
+        return settings.TIME_ZONE
+
+
+class ReadOnly(serializers.Serializer[Any]):
+    def create(self, validated_data: Any) -> Any:  # pragma: no cover - never used for writes
+        raise NotImplementedError
+
+    def update(self, instance: Any, validated_data: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+# --- Practitioners, rooms, free slots -------------------------------------------------------
+
+
+class PractitionerSerializer(serializers.ModelSerializer[Practitioner]):
+    treatments = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = Practitioner
+        fields = ["id", "display_name", "title", "is_active", "treatments"]
+
+
+class RoomSerializer(serializers.ModelSerializer[Room]):
+    class Meta:
+        model = Room
+        fields = ["id", "name", "is_active"]
+
+
+class FreeSlotsQuerySerializer(serializers.Serializer[Any]):
+    treatment = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Treatment.objects.filter(is_active=True)
+    )
+    # "from"/"to" are Python keywords, so the fields are renamed in to_internal_value.
+    first_day = serializers.DateField(source="from")
+    last_day = serializers.DateField(source="to", required=False)
+    room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all(), required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        renamed = {
+            "treatment": data.get("treatment"),
+            "first_day": data.get("from"),
+            "last_day": data.get("to") or data.get("from"),
+        }
+        if data.get("room"):
+            renamed["room"] = data.get("room")
+        try:
+            return super().to_internal_value({k: v for k, v in renamed.items() if v is not None})
+        except serializers.ValidationError as error:
+            details = error.detail if isinstance(error.detail, dict) else {}
+            names = {"first_day": "from", "last_day": "to"}
+            raise serializers.ValidationError(
+                {names.get(key, key): value for key, value in details.items()}
+            ) from None
+
+
+class FreeSlotsSerializer(ReadOnly):
+    time_zone = TimeZoneField()
+    practitioner = RefSerializer()
+    treatment = serializers.CharField()
+    slots = serializers.ListField(child=serializers.DateTimeField())
+
+
+class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
+    """Practitioners and what they perform (any logged-in user); their free slots (staff)."""
+
+    serializer_class = PractitionerSerializer
+    queryset = Practitioner.objects.prefetch_related("treatments").order_by("display_name", "pk")
+    filterset_fields = ["is_active"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("treatment", str, required=True, description="Treatment slug"),
+            OpenApiParameter("from", date, required=True, description="First local day"),
+            OpenApiParameter("to", date, description="Last local day (default: from), ≤ 8 weeks"),
+            OpenApiParameter("room", int, description="Also require this room to be free"),
+        ],
+        responses=FreeSlotsSerializer,
+    )
+    @action(detail=True, url_path="free-slots", permission_classes=[IsStaffMember])
+    def free_slots(self, request: Request, pk: str | None = None) -> Response:
+        """Start times at which the treatment fits: opening hours, closures, session length and
+        the practitioner's (and room's) bookings; back-to-back is free, any overlap is not."""
+        practitioner = get_object_or_404(Practitioner, pk=pk)
+        query = FreeSlotsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        slots = free_slots(
+            practitioner=practitioner,
+            treatment=params["treatment"],
+            first_day=params["from"],
+            last_day=params["to"],
+            room=params.get("room"),
+        )
+        return Response(
+            FreeSlotsSerializer(
+                {
+                    "practitioner": person_ref(practitioner),
+                    "treatment": params["treatment"].slug,
+                    "slots": slots,
+                }
+            ).data
+        )
+
+
+class RoomViewSet(viewsets.ReadOnlyModelViewSet[Room]):
+    serializer_class = RoomSerializer
+    queryset = Room.objects.order_by("name", "pk")
+    permission_classes = [IsStaffMember]
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+
+class SessionSerializer(serializers.ModelSerializer[Session]):
+    patient = serializers.SerializerMethodField()
+    treatment = serializers.CharField(source="plan.template.treatment.slug", read_only=True)
+    practitioner = serializers.SerializerMethodField()
+    room = serializers.SerializerMethodField()
+    time_zone = TimeZoneField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "plan",
+            "patient",
+            "treatment",
+            "sequence",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "time_zone",
+            "practitioner",
+            "room",
+            "status",
+            "reactions",
+            "reaction_notes",
+            "revision",
+            "completed_at",
+            "cancelled_at",
+            "cancellation_reason",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RefSerializer)
+    def get_patient(self, session: Session) -> dict[str, Any] | None:
+        return person_ref(session.plan.patient)
+
+    @extend_schema_field(RefSerializer)
+    def get_practitioner(self, session: Session) -> dict[str, Any] | None:
+        return person_ref(session.practitioner)
+
+    @extend_schema_field(RefSerializer(allow_null=True))
+    def get_room(self, session: Session) -> dict[str, Any] | None:
+        return person_ref(session.room)
+
+
+class LocalDateRangeFilterSet(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", label="Sessions starting on or after this local day"
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_date_to", label="Sessions starting on or before this local day"
+    )
+
+    def filter_date_from(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
+        return queryset.filter(starts_at__gte=day_bounds(value, value)[0])
+
+    def filter_date_to(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
+        return queryset.filter(starts_at__lt=day_bounds(value, value)[1])
+
+
+class SessionFilter(LocalDateRangeFilterSet):
+    practitioner = django_filters.NumberFilter(field_name="practitioner_id")
+    room = django_filters.NumberFilter(field_name="room_id")
+    patient = django_filters.NumberFilter(field_name="plan__patient_id")
+    plan = django_filters.NumberFilter(field_name="plan_id")
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=SessionKind.choices)
+
+    class Meta:
+        model = Session
+        fields: list[str] = []
+
+
+class RescheduleRequestSerializer(serializers.Serializer[Any]):
+    new_start = serializers.DateTimeField(
+        help_text="ISO 8601 with offset, e.g. 2027-01-05T10:00:00+09:00"
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Only show which sessions would move; change nothing."
+    )
+
+
+class MoveSerializer(ReadOnly):
+    sequence = serializers.IntegerField()
+    old_start = serializers.DateTimeField()
+    new_start = serializers.DateTimeField()
+    new_end = serializers.DateTimeField()
+
+
+class RescheduleResultSerializer(ReadOnly):
+    applied = serializers.BooleanField()
+    time_zone = TimeZoneField()
+    moves = MoveSerializer(many=True)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=200)
+
+
+class CompleteRequestSerializer(serializers.Serializer[Any]):
+    reactions = serializers.ListField(
+        child=serializers.ChoiceField(choices=Reaction.choices), required=False, default=list
+    )
+    reaction_notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+CONFLICT = OpenApiResponse(description="Booking conflict or protocol that cannot be kept")
+
+
+class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
+    """Sessions: staff see all and change them; a patient sees only their own."""
+
+    serializer_class = SessionSerializer
+    permission_classes = [ReadOwnWriteStaff]
+    filterset_class = SessionFilter
+
+    def get_queryset(self) -> QuerySet[Session]:
+        return sessions_visible_to(self.request.user).order_by("starts_at", "pk")
+
+    def _respond(self, session: Session) -> Response:
+        return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(
+        request=RescheduleRequestSerializer,
+        responses={200: RescheduleResultSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str | None = None) -> Response:
+        """Move a session; later sessions of the course move as needed to keep the protocol.
+        A move that cannot keep it answers 409 with the reason. ``dry_run`` shows the cascade."""
+        session = self.get_object()
+        body = RescheduleRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.session_reschedule(
+            session=session,
+            new_start=body.validated_data["new_start"],
+            dry_run=body.validated_data["dry_run"],
+            changed_by=request.user,
+        )
+        moves: list[Move] = list(result.moves)
+        return Response(
+            RescheduleResultSerializer({"applied": result.applied, "moves": moves}).data
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_cancel(
+            session=session, reason=body.validated_data["reason"], cancelled_by=request.user
+        )
+        return self._respond(session)
+
+    @extend_schema(request=CompleteRequestSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        """Record that the session took place, with the reactions seen."""
+        session = self.get_object()
+        body = CompleteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_complete(
+            session=session,
+            completed_by=request.user,
+            reactions=body.validated_data["reactions"],
+            reaction_notes=body.validated_data["reaction_notes"],
+        )
+        return self._respond(session)
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        services.session_mark_no_show(session=session, marked_by=request.user)
+        return self._respond(session)
+
+
+# --- Plans ----------------------------------------------------------------------------------
+
+
+class ProgressSerializer(ReadOnly):
+    completed = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class PlanSessionSerializer(serializers.ModelSerializer[Session]):
+    practitioner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = ["id", "sequence", "kind", "starts_at", "ends_at", "status", "practitioner"]
+        read_only_fields = fields
+
+    @extend_schema_field(RefSerializer)
+    def get_practitioner(self, session: Session) -> dict[str, Any] | None:
+        return person_ref(session.practitioner)
+
+
+class PlanSerializer(serializers.ModelSerializer[TreatmentPlan]):
+    patient = serializers.SerializerMethodField()
+    treatment = serializers.CharField(source="template.treatment.slug", read_only=True)
+    protocol = serializers.SerializerMethodField()
+    practitioner = serializers.SerializerMethodField()
+    room = serializers.SerializerMethodField()
+    booked_by = serializers.CharField(source="booked_by.username", read_only=True)
+    progress = serializers.SerializerMethodField()
+    sessions = PlanSessionSerializer(many=True, read_only=True)
+    time_zone = TimeZoneField()
+
+    class Meta:
+        model = TreatmentPlan
+        fields = [
+            "id",
+            "patient",
+            "treatment",
+            "protocol",
+            "practitioner",
+            "room",
+            "status",
+            "session_count",
+            "interval_days",
+            "first_session_at",
+            "time_zone",
+            "booked_at",
+            "booked_by",
+            "overridden_conditions",
+            "override_reason",
+            "attention_reason",
+            "schedule_notes",
+            "maintenance_due_on",
+            "progress",
+            "sessions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RefSerializer)
+    def get_patient(self, plan: TreatmentPlan) -> dict[str, Any] | None:
+        return person_ref(plan.patient)
+
+    @extend_schema_field(RefSerializer)
+    def get_protocol(self, plan: TreatmentPlan) -> dict[str, Any]:
+        return {"id": plan.template_id, "name": plan.template.name}
+
+    @extend_schema_field(RefSerializer)
+    def get_practitioner(self, plan: TreatmentPlan) -> dict[str, Any] | None:
+        return person_ref(plan.practitioner)
+
+    @extend_schema_field(RefSerializer(allow_null=True))
+    def get_room(self, plan: TreatmentPlan) -> dict[str, Any] | None:
+        return person_ref(plan.room)
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, plan: TreatmentPlan) -> dict[str, int]:
+        progress = plan_progress(plan)
+        return {"completed": progress.completed, "total": progress.total}
+
+
+class PlanRequestSerializer(serializers.Serializer[Any]):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    protocol = serializers.PrimaryKeyRelatedField(
+        queryset=ProtocolTemplate.objects.select_related("treatment")
+    )
+    practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.all())
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, allow_null=True
+    )
+    first_start = serializers.DateTimeField(
+        help_text="Wished first session, ISO 8601 with offset (the clinic's zone if none)."
+    )
+    session_count = serializers.IntegerField(required=False, min_value=1, max_value=50)
+    interval_days = serializers.IntegerField(required=False, min_value=1, max_value=365)
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "patient": data["patient"],
+            "template": data["protocol"],
+            "practitioner": data["practitioner"],
+            "room": data.get("room"),
+            "first_start": data["first_start"],
+            "session_count": data.get("session_count"),
+            "interval_days": data.get("interval_days"),
+        }
+
+
+class PlanBookSerializer(PlanRequestSerializer):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the patient has a recorded contraindication for the treatment.",
+    )
+
+
+class ProposedSessionSerializer(ReadOnly):
+    sequence = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    preferred_at = serializers.DateTimeField()
+    moved = serializers.BooleanField(help_text="The preferred slot was taken; this is the nearest.")
+
+
+class NoFitSerializer(ReadOnly):
+    message = serializers.CharField()
+    sequence = serializers.IntegerField()
+    window_first_day = serializers.DateField()
+    window_last_day = serializers.DateField()
+    preferred_at = serializers.DateTimeField()
+
+
+class ConditionSerializer(ReadOnly):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PlanPreviewSerializer(ReadOnly):
+    fits = serializers.BooleanField()
+    time_zone = TimeZoneField()
+    session_count = serializers.IntegerField(source="rules.session_count")
+    interval_days = serializers.IntegerField(source="rules.interval_days_preferred")
+    sessions = ProposedSessionSerializer(many=True, source="proposal.sessions", default=list)
+    maintenance_due_on = serializers.DateField(
+        source="proposal.maintenance_due_on", allow_null=True, default=None
+    )
+    no_fit = NoFitSerializer(allow_null=True)
+    contraindications = ConditionSerializer(many=True)
+
+
+class PlanFilter(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(field_name="patient_id")
+    practitioner = django_filters.NumberFilter(field_name="practitioner_id")
+    status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
+
+    class Meta:
+        model = TreatmentPlan
+        fields: list[str] = []
+
+
+class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[TreatmentPlan]):
+    """Booked courses. Booking answers 202: the plan is created in the *scheduling* state and
+    the worker places its sessions moments later (poll the plan)."""
+
+    serializer_class = PlanSerializer
+    permission_classes = [ReadOwnWriteStaff]
+    filterset_class = PlanFilter
+
+    def get_queryset(self) -> QuerySet[TreatmentPlan]:
+        return plans_visible_to(self.request.user).order_by("-booked_at", "-pk")
+
+    @extend_schema(request=PlanBookSerializer, responses={202: PlanSerializer, 409: CONFLICT})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = PlanBookSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = services.plan_book(
+            **body.service_arguments(),
+            override_reason=body.validated_data["override_reason"],
+            booked_by=request.user,
+        )
+        data = PlanSerializer(self.get_queryset().get(pk=plan.pk)).data
+        location = request.build_absolute_uri(f"{plan.pk}/")
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    @extend_schema(request=PlanRequestSerializer, responses=PlanPreviewSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        """The sessions a booking would get now, or the structured reason none fit, and any
+        contraindication. Writes nothing."""
+        body = PlanRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        preview = services.plan_preview(**body.service_arguments())
+        return Response(PlanPreviewSerializer(_preview_data(preview)).data)
+
+    @extend_schema(request=ReasonSerializer, responses=PlanSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        plan = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.plan_cancel(
+            plan=plan, reason=body.validated_data["reason"], cancelled_by=request.user
+        )
+        return Response(PlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
+
+
+def _preview_data(preview: services.PlanPreview) -> dict[str, Any]:
+    no_fit = preview.no_fit
+    return {
+        "fits": preview.fits,
+        "rules": preview.rules,
+        "proposal": preview.proposal,
+        "no_fit": None
+        if no_fit is None
+        else {
+            "message": no_fit.message,
+            "sequence": no_fit.sequence,
+            "window_first_day": no_fit.window_first_day,
+            "window_last_day": no_fit.window_last_day,
+            "preferred_at": no_fit.preferred_at,
+        },
+        "contraindications": preview.contraindications,
+    }
+
+
+# --- The patient's own schedule -------------------------------------------------------------
+
+
+class MilestoneViewSerializer(ReadOnly):
+    description = serializers.CharField()
+    expected_on = serializers.DateField(allow_null=True)
+    expected_until = serializers.DateField(allow_null=True)
+
+
+class AftercareSerializer(ReadOnly):
+    session = serializers.IntegerField()
+    treatment = serializers.CharField()
+    text = serializers.CharField()
+
+
+class MyPlanSerializer(ReadOnly):
+    id = serializers.IntegerField()
+    treatment = serializers.CharField()
+    treatment_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=PlanStatus.choices)
+    progress = ProgressSerializer()
+    next_session = PlanSessionSerializer(allow_null=True)
+    sessions = PlanSessionSerializer(many=True)
+    next_maintenance_on = serializers.DateField(allow_null=True)
+    milestones = MilestoneViewSerializer(many=True)
+    aftercare = AftercareSerializer(allow_null=True)
+
+
+class MyScheduleSerializer(ReadOnly):
+    time_zone = TimeZoneField()
+    patient = RefSerializer()
+    plans = MyPlanSerializer(many=True)
+
+
+class MyScheduleView(APIView):
+    """The logged-in patient's courses: sessions, progress, next maintenance, and aftercare for
+    the last session, in the patient's language. Staff without a patient record get 404."""
+
+    @extend_schema(responses=MyScheduleSerializer)
+    def get(self, request: Request) -> Response:
+        # A user without a patient record gets Patient.DoesNotExist: the error handler's 404.
+        patient, plans = patient_schedule_for_user(user=request.user)
+        language = patient.preferred_language
+        data = {
+            "patient": {"id": patient.pk, "name": patient.full_name},
+            "plans": [plan_for_patient(plan, language) for plan in plans],
+        }
+        return Response(MyScheduleSerializer(data).data)

@@ -85,3 +85,26 @@ def roles_sync() -> list[str]:
             created.append(f"role {role.value}")
         group.permissions.set(permissions)
     return created
+
+
+def user_roles(user: object) -> frozenset[Role]:
+    """The user's roles (one query, then cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached: frozenset[Role] | None = getattr(user, "_clinic_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        roles = {role for role in Role if role.value in names}
+        if user.is_superuser:  # type: ignore[attr-defined]
+            roles.add(Role.CLINIC_ADMIN)
+        cached = frozenset(roles)
+        user._clinic_roles = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def is_staff_member(user: object) -> bool:
+    return bool(user_roles(user) & {Role.CLINIC_ADMIN, Role.STAFF})
+
+
+def is_clinic_admin(user: object) -> bool:
+    return Role.CLINIC_ADMIN in user_roles(user)

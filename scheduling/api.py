@@ -606,14 +606,24 @@ class AftercareSerializer(ReadOnly):
     text = serializers.CharField()
 
 
+class MySessionSerializer(ReadOnly):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=SessionKind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=SessionStatus.choices)
+    practitioner = RefSerializer()
+
+
 class MyPlanSerializer(ReadOnly):
     id = serializers.IntegerField()
     treatment = serializers.CharField()
     treatment_name = serializers.CharField()
     status = serializers.ChoiceField(choices=PlanStatus.choices)
     progress = ProgressSerializer()
-    next_session = PlanSessionSerializer(allow_null=True)
-    sessions = PlanSessionSerializer(many=True)
+    next_session = MySessionSerializer(allow_null=True)
+    sessions = MySessionSerializer(many=True)
     next_maintenance_on = serializers.DateField(allow_null=True)
     milestones = MilestoneViewSerializer(many=True)
     aftercare = AftercareSerializer(allow_null=True)

@@ -1,0 +1,75 @@
+"""Every API error in one shape: ``{"errors": [{"field", "code", "message"}]}``.
+
+400 invalid input (one item per field message), 401/403 authentication and permission, 404 for
+what the caller may not see, 409 for a booking conflict or a protocol that cannot be kept (with
+the planner's structured reason under ``reason``), 429 when throttled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler
+
+from scheduling.errors import ProtocolViolationError, SchedulingConflictError
+from scheduling.planner import NoFit
+
+
+def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
+    return {
+        "sequence": no_fit.sequence,
+        "window_first_day": no_fit.window_first_day.isoformat(),
+        "window_last_day": no_fit.window_last_day.isoformat(),
+        "preferred_at": no_fit.preferred_at.isoformat(),
+        "closed_days": [
+            {"day": day.isoformat(), "reason": reason} for day, reason in no_fit.closed_days
+        ],
+        "busy": [
+            {"starts_at": b.start.isoformat(), "ends_at": b.end.isoformat()} for b in no_fit.busy
+        ],
+        "detail": no_fit.detail,
+    }
+
+
+def _flatten(details: Any, field: str | None = None) -> list[dict[str, Any]]:
+    if isinstance(details, dict) and "message" in details and "code" in details:
+        return [{"field": field, "code": details["code"], "message": str(details["message"])}]
+    if isinstance(details, dict):
+        items = []
+        for key, value in details.items():
+            name = None if key in (api_settings.NON_FIELD_ERRORS_KEY, "detail") else str(key)
+            items += _flatten(value, f"{field}.{name}" if field and name else (name or field))
+        return items
+    if isinstance(details, list):
+        nested = any(isinstance(item, dict) and "message" not in item for item in details)
+        items = []
+        for index, item in enumerate(details):
+            path = f"{field}[{index}]" if nested and field else field
+            items += _flatten(item, path)
+        return items
+    return [{"field": field, "code": "invalid", "message": str(details)}]
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, SchedulingConflictError):
+        error: dict[str, Any] = {"field": None, "code": exc.code, "message": exc.message}
+        if isinstance(exc, ProtocolViolationError):
+            error["reason"] = no_fit_reason(exc.no_fit)
+        return Response({"errors": [error]}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, ObjectDoesNotExist | Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        response.data = {"errors": _flatten(exc.get_full_details())}
+    return response

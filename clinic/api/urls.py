@@ -1,0 +1,30 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from patients.api import PatientViewSet
+from scheduling.api import (
+    MyScheduleView,
+    PlanViewSet,
+    PractitionerViewSet,
+    RoomViewSet,
+    SessionViewSet,
+)
+from treatments.api import SkinConcernViewSet, SuggestionsView, TreatmentViewSet
+
+router = DefaultRouter()
+router.register("treatments", TreatmentViewSet, basename="treatment")
+router.register("concerns", SkinConcernViewSet, basename="concern")
+router.register("practitioners", PractitionerViewSet, basename="practitioner")
+router.register("rooms", RoomViewSet, basename="room")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("sessions", SessionViewSet, basename="session")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/me/schedule/", MyScheduleView.as_view(), name="my-schedule"),
+    path("v1/suggestions/", SuggestionsView.as_view(), name="suggestions"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,56 @@
+"""Creating, checking and revoking API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import ApiToken
+
+TOKEN_BYTES = 32
+PREFIX_LENGTH = 8
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple[ApiToken, str]:
+    """Return the token row and the raw token, which is never stored and cannot be shown again."""
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw[:PREFIX_LENGTH],
+        digest=token_digest(raw),
+        created_by=created_by,
+    )
+    return token, raw
+
+
+def api_token_user(raw: str) -> User | None:
+    """The active user behind an active token, or None. Records when the token was last used."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # At most one write a minute per token, so busy integrations do not write on every request.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv/bin
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: help setup run test lint migrations-check bench
+.PHONY: help setup run test lint schema bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: setup  ## the whole test suite (PostgreSQL/Redis/Chromium used where this 
 lint: setup  ## ruff, and migrations in step with the models
 	$(VENV)/ruff check .
 	$(VENV)/python manage.py makemigrations --check --dry-run
+
+schema: setup  ## regenerate the committed OpenAPI contract after an intended API change
+	$(VENV)/python manage.py spectacular --file clinic/api/openapi.yaml --validate --fail-on-warn
 
 bench: setup  ## performance figures (printed, not asserted)
 	@bash scripts/bench

@@ -17,3 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("clinic.api.urls")),
 ]
+
+handler404 = "clinic.views.not_found"
+handler500 = "clinic.views.server_error"

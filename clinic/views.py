@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -18,3 +19,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def _api_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse(
+        {"errors": [{"field": None, "code": code, "message": message}]}, status=status
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /api/ even an unknown URL answers in the API's error shape."""
+    if request.path.startswith("/api/"):
+        return _api_error("not_found", "Not found.", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error("server_error", "Something went wrong on our side.", 500)
+    return defaults.server_error(request)

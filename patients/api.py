@@ -131,6 +131,7 @@ class PatientViewSet(
     """Patients (staff only). ``search`` matches names, phone and email. Patients are not
     deleted through the API: their treatment history must stay."""
 
+    lookup_value_regex = "[0-9]+"
     serializer_class = PatientSerializer
     permission_classes = [IsStaffMember]
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]

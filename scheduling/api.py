@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api.filters import CalendarDayFilter, IdFilter, validate_calendar_day
 from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff
 from patients.models import Patient
 from scheduling import services
@@ -108,8 +109,10 @@ class FreeSlotsQuerySerializer(serializers.Serializer[Any]):
         slug_field="slug", queryset=Treatment.objects.filter(is_active=True)
     )
     # "from"/"to" are Python keywords, so the fields are renamed in to_internal_value.
-    first_day = serializers.DateField(source="from")
-    last_day = serializers.DateField(source="to", required=False)
+    first_day = serializers.DateField(source="from", validators=[validate_calendar_day])
+    last_day = serializers.DateField(
+        source="to", required=False, validators=[validate_calendar_day]
+    )
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all(), required=False)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -140,6 +143,7 @@ class FreeSlotsSerializer(ReadOnly):
 class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
     """Practitioners and what they perform (any logged-in user); their free slots (staff)."""
 
+    lookup_value_regex = "[0-9]+"
     serializer_class = PractitionerSerializer
     queryset = Practitioner.objects.prefetch_related("treatments").order_by("display_name", "pk")
     filterset_fields = ["is_active"]
@@ -180,6 +184,7 @@ class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
 
 
 class RoomViewSet(viewsets.ReadOnlyModelViewSet[Room]):
+    lookup_value_regex = "[0-9]+"
     serializer_class = RoomSerializer
     queryset = Room.objects.order_by("name", "pk")
     permission_classes = [IsStaffMember]
@@ -233,10 +238,10 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 
 
 class LocalDateRangeFilterSet(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(
+    date_from = CalendarDayFilter(
         method="filter_date_from", label="Sessions starting on or after this local day"
     )
-    date_to = django_filters.DateFilter(
+    date_to = CalendarDayFilter(
         method="filter_date_to", label="Sessions starting on or before this local day"
     )
 
@@ -248,10 +253,10 @@ class LocalDateRangeFilterSet(django_filters.FilterSet):
 
 
 class SessionFilter(LocalDateRangeFilterSet):
-    practitioner = django_filters.NumberFilter(field_name="practitioner_id")
-    room = django_filters.NumberFilter(field_name="room_id")
-    patient = django_filters.NumberFilter(field_name="plan__patient_id")
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    practitioner = IdFilter(field_name="practitioner_id")
+    room = IdFilter(field_name="room_id")
+    patient = IdFilter(field_name="plan__patient_id")
+    plan = IdFilter(field_name="plan_id")
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
     kind = django_filters.ChoiceFilter(choices=SessionKind.choices)
 
@@ -299,6 +304,7 @@ CONFLICT = OpenApiResponse(description="Booking conflict or protocol that cannot
 class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
     """Sessions: staff see all and change them; a patient sees only their own."""
 
+    lookup_value_regex = "[0-9]+"
     serializer_class = SessionSerializer
     permission_classes = [ReadOwnWriteStaff]
     filterset_class = SessionFilter
@@ -517,8 +523,8 @@ class PlanPreviewSerializer(ReadOnly):
 
 
 class PlanFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id")
-    practitioner = django_filters.NumberFilter(field_name="practitioner_id")
+    patient = IdFilter(field_name="patient_id")
+    practitioner = IdFilter(field_name="practitioner_id")
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
 
     class Meta:
@@ -530,6 +536,7 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
     """Booked courses. Booking answers 202: the plan is created in the *scheduling* state and
     the worker places its sessions moments later (poll the plan)."""
 
+    lookup_value_regex = "[0-9]+"
     serializer_class = PlanSerializer
     permission_classes = [ReadOwnWriteStaff]
     filterset_class = PlanFilter

@@ -61,6 +61,8 @@ from scheduling.reminders import (
 from scheduling.selectors import clinic_tz, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
+# How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
+BOOKING_HORIZON = timedelta(days=730)
 OPEN_PLAN_STATUSES = (
     PlanStatus.SCHEDULING,
     PlanStatus.ACTIVE,
@@ -117,6 +119,10 @@ def _check_future(moment: datetime, *, field: str, now: datetime) -> None:
         raise ValidationError({field: "Give the time with its time zone."})
     if moment <= now:
         raise ValidationError({field: "The time must be in the future."})
+    if moment > now + BOOKING_HORIZON:
+        raise ValidationError(
+            {field: f"Bookings can be made at most {BOOKING_HORIZON.days} days ahead."}
+        )
 
 
 def _lock_plan(plan_id: int) -> TreatmentPlan:

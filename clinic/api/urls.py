@@ -13,6 +13,7 @@ from scheduling.api import (
 from treatments.api import SkinConcernViewSet, SuggestionsView, TreatmentViewSet
 
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("treatments", TreatmentViewSet, basename="treatment")
 router.register("concerns", SkinConcernViewSet, basename="concern")
 router.register("practitioners", PractitionerViewSet, basename="practitioner")

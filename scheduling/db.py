@@ -51,3 +51,29 @@ class AddConstraintOnPostgres(migrations.AddConstraint):
 
     def describe(self) -> str:
         return f"{super().describe()} (PostgreSQL only)"
+
+
+class RemoveConstraintOnPostgres(AddConstraintOnPostgres):
+    """The inverse of :class:`AddConstraintOnPostgres`: give it the constraint being removed."""
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self) -> str:
+        name, model = self.constraint.name, self.model_name
+        return f"Remove constraint {name} from model {model} (PostgreSQL only)"

@@ -6,6 +6,8 @@ a time range; Reminders are rows with a due time that the worker sends exactly o
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -206,6 +208,8 @@ class SessionStatus(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
 
 
+MAX_SESSION_LENGTH = timedelta(days=1)
+
 # Every status but cancelled keeps the practitioner's and room's time taken.
 SLOT_FREEING_STATUSES = frozenset({SessionStatus.CANCELLED})
 
@@ -219,7 +223,11 @@ class Reaction(models.TextChoices):
 
 
 class Session(models.Model):
-    plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="sessions")
+    # FK indexes left out: (plan, sequence) is unique, and the composite indexes below lead with
+    # practitioner and room.
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
     sequence = models.PositiveSmallIntegerField(_("session number"))
     kind = models.CharField(
         _("kind"), max_length=12, choices=SessionKind.choices, default=SessionKind.INITIAL
@@ -227,10 +235,15 @@ class Session(models.Model):
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     practitioner = models.ForeignKey(
-        Practitioner, on_delete=models.PROTECT, related_name="sessions"
+        Practitioner, on_delete=models.PROTECT, related_name="sessions", db_index=False
     )
     room = models.ForeignKey(
-        Room, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+        Room,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=12, choices=SessionStatus.choices, default=SessionStatus.PLANNED
@@ -265,6 +278,12 @@ class Session(models.Model):
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="session_ends_after_start",
                 violation_error_message=_("A session must end after it starts."),
+            ),
+            models.CheckConstraint(
+                # Lets "who is busy" queries bound their scan by start time (selectors.py).
+                condition=Q(ends_at__lte=F("starts_at") + MAX_SESSION_LENGTH),
+                name="session_at_most_a_day",
+                violation_error_message=_("A session cannot last more than a day."),
             ),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="session_sequence_positive"),
             models.UniqueConstraint(

@@ -109,6 +109,10 @@ class Calendar:
     tz: ZoneInfo
     opening_hours: Mapping[int, Sequence[tuple[time, time]]]
     closures: Sequence[Closure] = ()
+    # Each day's periods are computed once: a slot search asks for the same day many times.
+    _periods: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def closure_on(self, day: date) -> Closure | None:
         for closure in self.closures:
@@ -118,12 +122,18 @@ class Calendar:
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's opening periods as aware instants; none on a closed day."""
-        if self.closure_on(day):
-            return []
-        return [
-            (local_datetime(day, opens, self.tz), local_datetime(day, closes, self.tz))
-            for opens, closes in sorted(self.opening_hours.get(day.weekday(), ()))
-        ]
+        cached = self._periods.get(day)
+        if cached is None:
+            cached = (
+                []
+                if self.closure_on(day)
+                else [
+                    (local_datetime(day, opens, self.tz), local_datetime(day, closes, self.tz))
+                    for opens, closes in sorted(self.opening_hours.get(day.weekday(), ()))
+                ]
+            )
+            self._periods[day] = cached
+        return cached
 
     def fits(self, start: datetime, end: datetime) -> bool:
         """Whether ``[start, end)`` lies inside one opening period of its day."""
@@ -158,10 +168,26 @@ class BusySet:
         return len(self._intervals)
 
     def add(self, interval: Interval) -> None:
-        merged = sorted([*self._intervals, interval], key=lambda i: _utc(i.start))
-        self._intervals, self._starts = [], []
-        for item in merged:
-            self._append(item)
+        """Insert in place, merging with the neighbours it overlaps (logarithmic search; the
+        planner adds each placed session, so rebuilding the list would be quadratic)."""
+        start, end = _utc(interval.start), _utc(interval.end)
+        index = bisect.bisect_left(self._starts, start)
+        first = index
+        if first and _utc(self._intervals[first - 1].end) > start:
+            first -= 1  # overlaps the interval before it
+        last = index
+        while last < len(self._intervals) and self._starts[last] < end:
+            last += 1  # every following interval starting before it ends
+        if first == last:
+            self._intervals.insert(index, interval)
+            self._starts.insert(index, start)
+            return
+        overlapped = self._intervals[first:last]
+        earliest = min([interval, *overlapped], key=lambda i: _utc(i.start))
+        latest = max([interval, *overlapped], key=lambda i: _utc(i.end))
+        merged = Interval(earliest.start, latest.end, earliest.label)
+        self._intervals[first:last] = [merged]
+        self._starts[first:last] = [_utc(merged.start)]
 
     def blocking(self, start: datetime, end: datetime) -> Interval | None:
         """The busy interval overlapping ``[start, end)``, if any."""

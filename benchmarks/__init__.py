@@ -1,0 +1,1 @@
+"""Performance benchmarks (``bash scripts/bench``): printed figures, never assertions."""

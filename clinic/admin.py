@@ -43,7 +43,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return
         token, raw = api_token_create(user=obj.user, name=obj.name, created_by=request.user)
-        obj.pk = token.pk
+        obj.pk, obj.prefix = token.pk, token.prefix
         messages.warning(
             request,
             _("Token for %(name)s: %(raw)s — copy it now, it will not be shown again.")
@@ -55,6 +55,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        for token in queryset:
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for token in active:
             api_token_revoke(token=token)
-        messages.success(request, _("Revoked %(count)d token(s).") % {"count": queryset.count()})
+        messages.success(request, _("Revoked %(count)d token(s).") % {"count": len(active)})

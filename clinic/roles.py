@@ -65,6 +65,9 @@ def _clinic_admin_permissions() -> list[Permission]:
             "auth.view_user",
             "auth.delete_user",
             "auth.view_group",
+            "clinic.add_apitoken",
+            "clinic.change_apitoken",
+            "clinic.view_apitoken",
         ]
     )
     return [*domain, *accounts]

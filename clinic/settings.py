@@ -209,9 +209,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST framework -------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # The token class goes first: DRF takes the WWW-Authenticate challenge from the first class,
+    # so a missing login answers 401 (Bearer), not 403. Browser sessions work the same.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "clinic.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON in and out: one content type keeps the contract (and its tests) tight.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -89,7 +90,10 @@ class PatientConcern(models.Model):
         SkinConcern, on_delete=models.PROTECT, related_name="patient_concerns"
     )
     severity = models.PositiveSmallIntegerField(
-        _("severity"), choices=Severity.choices, default=Severity.MODERATE
+        _("severity"),
+        choices=Severity.choices,
+        default=Severity.MODERATE,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
     )
     area = models.CharField(
         _("area"), max_length=16, choices=FaceArea.choices, default=FaceArea.FULL_FACE

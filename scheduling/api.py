@@ -23,8 +23,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api.errors import request_field_names
 from clinic.api.filters import CalendarDayFilter, IdFilter, validate_calendar_day
 from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff
+from clinic.api.schema import ErrorResponseSerializer
+from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling import services
 from scheduling.models import (
@@ -108,29 +111,14 @@ class FreeSlotsQuerySerializer(serializers.Serializer[Any]):
     treatment = serializers.SlugRelatedField(
         slug_field="slug", queryset=Treatment.objects.filter(is_active=True)
     )
-    # "from"/"to" are Python keywords, so the fields are renamed in to_internal_value.
-    first_day = serializers.DateField(source="from", validators=[validate_calendar_day])
-    last_day = serializers.DateField(
-        source="to", required=False, validators=[validate_calendar_day]
-    )
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all(), required=False)
 
-    def to_internal_value(self, data: Any) -> Any:
-        renamed = {
-            "treatment": data.get("treatment"),
-            "first_day": data.get("from"),
-            "last_day": data.get("to") or data.get("from"),
-        }
-        if data.get("room"):
-            renamed["room"] = data.get("room")
-        try:
-            return super().to_internal_value({k: v for k, v in renamed.items() if v is not None})
-        except serializers.ValidationError as error:
-            details = error.detail if isinstance(error.detail, dict) else {}
-            names = {"first_day": "from", "last_day": "to"}
-            raise serializers.ValidationError(
-                {names.get(key, key): value for key, value in details.items()}
-            ) from None
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        # "from" and "to" are Python keywords, so they cannot be declared as attributes.
+        fields["from"] = serializers.DateField(validators=[validate_calendar_day])
+        fields["to"] = serializers.DateField(required=False, validators=[validate_calendar_day])
+        return fields
 
 
 class FreeSlotsSerializer(ReadOnly):
@@ -165,11 +153,15 @@ class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
         query = FreeSlotsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
+        # Offer only slots a booking would accept.
+        services.check_bookable(
+            treatment=params["treatment"], practitioner=practitioner, room=params.get("room")
+        )
         slots = free_slots(
             practitioner=practitioner,
             treatment=params["treatment"],
             first_day=params["from"],
-            last_day=params["to"],
+            last_day=params.get("to", params["from"]),
             room=params.get("room"),
         )
         return Response(
@@ -298,7 +290,9 @@ class CompleteRequestSerializer(serializers.Serializer[Any]):
     reaction_notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-CONFLICT = OpenApiResponse(description="Booking conflict or protocol that cannot be kept")
+CONFLICT = OpenApiResponse(
+    ErrorResponseSerializer, description="A booking conflict, or a protocol that cannot be kept."
+)
 
 
 class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
@@ -451,6 +445,26 @@ class PlanSerializer(serializers.ModelSerializer[TreatmentPlan]):
         return {"completed": progress.completed, "total": progress.total}
 
 
+class PatientPlanSerializer(PlanSerializer):
+    """A plan as its patient sees it: without staff-internal notes, override details or who
+    booked it."""
+
+    class Meta(PlanSerializer.Meta):
+        fields = [
+            name
+            for name in PlanSerializer.Meta.fields
+            if name
+            not in {
+                "booked_by",
+                "overridden_conditions",
+                "override_reason",
+                "attention_reason",
+                "schedule_notes",
+            }
+        ]
+        read_only_fields = fields
+
+
 class PlanRequestSerializer(serializers.Serializer[Any]):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
     protocol = serializers.PrimaryKeyRelatedField(
@@ -544,15 +558,21 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
     def get_queryset(self) -> QuerySet[TreatmentPlan]:
         return plans_visible_to(self.request.user).order_by("-booked_at", "-pk")
 
+    def get_serializer_class(self) -> type[PlanSerializer]:
+        if is_staff_member(self.request.user):
+            return PlanSerializer
+        return PatientPlanSerializer
+
     @extend_schema(request=PlanBookSerializer, responses={202: PlanSerializer, 409: CONFLICT})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = PlanBookSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        plan = services.plan_book(
-            **body.service_arguments(),
-            override_reason=body.validated_data["override_reason"],
-            booked_by=request.user,
-        )
+        with request_field_names(template="protocol"):
+            plan = services.plan_book(
+                **body.service_arguments(),
+                override_reason=body.validated_data["override_reason"],
+                booked_by=request.user,
+            )
         data = PlanSerializer(self.get_queryset().get(pk=plan.pk)).data
         location = request.build_absolute_uri(f"{plan.pk}/")
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
@@ -564,7 +584,8 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
         contraindication. Writes nothing."""
         body = PlanRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        preview = services.plan_preview(**body.service_arguments())
+        with request_field_names(template="protocol"):
+            preview = services.plan_preview(**body.service_arguments())
         return Response(PlanPreviewSerializer(_preview_data(preview)).data)
 
     @extend_schema(request=ReasonSerializer, responses=PlanSerializer)

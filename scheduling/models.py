@@ -9,13 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from patients.models import Patient, ReminderChannel
-from treatments.models import ProtocolTemplate, Treatment
+from treatments.models import INTERVAL_DAYS_RANGE, SESSION_COUNT_RANGE, ProtocolTemplate, Treatment
+
+# Counters well inside a small integer on every database.
+SMALL_COUNT = MaxValueValidator(30000)
 
 
 class Practitioner(models.Model):
@@ -68,7 +72,9 @@ class Weekday(models.IntegerChoices):
 class OpeningHours(models.Model):
     """One opening period on a weekday, in the clinic's local time; a day may have several."""
 
-    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, validators=[MaxValueValidator(6)]
+    )
     opens_at = models.TimeField(_("opens at"))
     closes_at = models.TimeField(_("closes at"))
 
@@ -146,8 +152,12 @@ class TreatmentPlan(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.SCHEDULING
     )
-    session_count = models.PositiveSmallIntegerField(_("initial sessions"))
-    interval_days = models.PositiveSmallIntegerField(_("days between sessions"))
+    session_count = models.PositiveSmallIntegerField(
+        _("initial sessions"), validators=SESSION_COUNT_RANGE
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        _("days between sessions"), validators=INTERVAL_DAYS_RANGE
+    )
     first_session_at = models.DateTimeField(_("first session wished at"))
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -164,7 +174,9 @@ class TreatmentPlan(models.Model):
         _("scheduling notes"), blank=True, help_text=_("e.g. sessions moved off a taken slot.")
     )
     maintenance_due_on = models.DateField(_("next maintenance due"), null=True, blank=True)
-    maintenance_cycle = models.PositiveSmallIntegerField(_("maintenance cycles started"), default=0)
+    maintenance_cycle = models.PositiveSmallIntegerField(
+        _("maintenance cycles started"), default=0, validators=[SMALL_COUNT]
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -228,7 +240,9 @@ class Session(models.Model):
     plan = models.ForeignKey(
         TreatmentPlan, on_delete=models.CASCADE, related_name="sessions", db_index=False
     )
-    sequence = models.PositiveSmallIntegerField(_("session number"))
+    sequence = models.PositiveSmallIntegerField(
+        _("session number"), validators=[MinValueValidator(1), SMALL_COUNT]
+    )
     kind = models.CharField(
         _("kind"), max_length=12, choices=SessionKind.choices, default=SessionKind.INITIAL
     )
@@ -254,6 +268,7 @@ class Session(models.Model):
     reaction_notes = models.TextField(_("reaction notes"), blank=True)
     revision = models.PositiveSmallIntegerField(
         _("times rescheduled"),
+        validators=[SMALL_COUNT],
         default=0,
         help_text=_("Reminders belong to one revision; moving the session starts a new one."),
     )
@@ -316,7 +331,10 @@ class ReminderRule(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices, unique=True)
     is_enabled = models.BooleanField(_("send"), default=True)
     lead_minutes = models.PositiveIntegerField(
-        _("minutes before"), default=0, help_text=_("2880 = two days before, 120 = two hours.")
+        _("minutes before"),
+        default=0,
+        validators=[MaxValueValidator(60 * 24 * 90)],
+        help_text=_("2880 = two days before, 120 = two hours."),
     )
     local_time = models.TimeField(_("at local time"), null=True, blank=True)
 
@@ -349,6 +367,7 @@ class Reminder(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
     cycle = models.PositiveSmallIntegerField(
         _("round"),
+        validators=[SMALL_COUNT],
         default=0,
         help_text=_(
             "The session's revision for session reminders; the maintenance cycle for "
@@ -361,7 +380,7 @@ class Reminder(models.Model):
         _("status"), max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, validators=[SMALL_COUNT])
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from clinic.roles import is_staff_member
 from patients.models import Patient
@@ -153,7 +154,8 @@ def free_slots(
         first_day=first_day,
         last_day=last_day,
     )
-    return free_starts(search, first_day, last_day)
+    now = timezone.now()
+    return [start for start in free_starts(search, first_day, last_day) if start > now]
 
 
 # --- What a user may see --------------------------------------------------------------------

@@ -102,7 +102,8 @@ def course_rules(
     )
 
 
-def _check_people(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
+def check_bookable(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
+    """The practitioner takes bookings and performs the treatment; the room is in use."""
     errors: dict[str, str] = {}
     if not practitioner.is_active:
         errors["practitioner"] = f"{practitioner} is not taking bookings."
@@ -222,7 +223,7 @@ def plan_preview(
         template=template, session_count=session_count, interval_days=interval_days
     )
     treatment = template.treatment
-    _check_people(treatment=treatment, practitioner=practitioner, room=room)
+    check_bookable(treatment=treatment, practitioner=practitioner, room=room)
     search = _course_search(
         rules=rules,
         duration=_duration(treatment),
@@ -449,7 +450,7 @@ def session_book(
     room = room if room is not None else plan.room
     treatment = plan.template.treatment
     _check_future(starts_at, field="starts_at", now=now)
-    _check_people(treatment=treatment, practitioner=practitioner, room=room)
+    check_bookable(treatment=treatment, practitioner=practitioner, room=room)
     upcoming = plan.sessions.filter(kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED)
     if booked := upcoming.first():
         raise ValidationError(
@@ -471,12 +472,18 @@ def session_book(
     _check_slot(session)
     session._history_user = booked_by  # type: ignore[attr-defined]
     _save_session(session)
-    reminders_cancel_pending(plan=plan, kinds=MAINTENANCE_KINDS, reason="maintenance booked")
     reminders_create_for_sessions(plan=plan, sessions=[session], now=now)
+    _maintenance_session_booked(plan)
+    return session
+
+
+def _maintenance_session_booked(plan: TreatmentPlan) -> None:
+    """A maintenance session is on the books: "time to book" reminders and a "missed" flag no
+    longer apply."""
+    reminders_cancel_pending(plan=plan, kinds=MAINTENANCE_KINDS, reason="maintenance booked")
     if plan.attention_reason:
         plan.attention_reason = ""
         plan.save(update_fields=["attention_reason", "updated_at"])
-    return session
 
 
 def _check_slot(
@@ -578,7 +585,10 @@ def session_reschedule(
         reminders_cancel_pending(session=target, reason="session moved")
         changed.append(target)
     reminders_create_for_sessions(plan=plan, sessions=changed, now=now)
-    _course_progress(plan, now=now)
+    if session.kind == SessionKind.MAINTENANCE:
+        _maintenance_session_booked(plan)
+    else:
+        _course_progress(plan, now=now)
     return RescheduleResult(moves=moves, applied=True)
 
 

@@ -7,11 +7,13 @@ With REQUIRE_SERVICES=1 (CI) a test whose service is missing fails instead of be
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.db import connection
 
 from clinic.celery import app
@@ -51,6 +53,14 @@ def _empty_test_broker_queue() -> None:
     if folder and os.environ.get("VAR_DIR"):  # only the test runner's own folders
         for message in Path(folder).glob("*.msg"):
             message.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Throttle counts live in the cache keyed by user id, and ids repeat after rollbacks."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

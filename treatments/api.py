@@ -198,7 +198,7 @@ class SuggestionsView(APIView):
     )
     def get(self, request: Request) -> Response:
         patient_id = request.query_params.get("patient", "")
-        if not patient_id.isdigit():
+        if not (patient_id.isascii() and patient_id.isdecimal()):
             raise serializers.ValidationError({"patient": ["Give the patient's id."]})
         patient = get_object_or_404(Patient, pk=int(patient_id))
         suggestions = treatment_suggestions(patient=patient)

@@ -12,6 +12,13 @@ from simple_history.models import HistoricalRecords
 
 from clinic.i18n import localized
 
+# Explicit limits: meaningful to a clinic admin, and the same on every database (otherwise the
+# API contract would inherit each backend's integer range).
+SESSION_COUNT_RANGE = [MinValueValidator(1), MaxValueValidator(20)]
+INTERVAL_DAYS_RANGE = [MinValueValidator(1), MaxValueValidator(365)]
+MONTHS_RANGE = [MinValueValidator(1), MaxValueValidator(60)]
+MONTHS_FROM_START = [MinValueValidator(0), MaxValueValidator(60)]
+
 
 class TextureChange(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediate")
@@ -189,14 +196,27 @@ class ProtocolTemplate(models.Model):
         default=False,
         help_text=_("Offered first when booking; one per treatment."),
     )
-    initial_sessions_min = models.PositiveSmallIntegerField(_("fewest sessions"))
-    initial_sessions_max = models.PositiveSmallIntegerField(_("most sessions"))
-    initial_sessions_default = models.PositiveSmallIntegerField(_("usual number of sessions"))
-    interval_days_min = models.PositiveSmallIntegerField(_("shortest gap (days)"))
-    interval_days_max = models.PositiveSmallIntegerField(_("longest gap (days)"))
-    interval_days_default = models.PositiveSmallIntegerField(_("usual gap (days)"))
+    initial_sessions_min = models.PositiveSmallIntegerField(
+        _("fewest sessions"), validators=SESSION_COUNT_RANGE
+    )
+    initial_sessions_max = models.PositiveSmallIntegerField(
+        _("most sessions"), validators=SESSION_COUNT_RANGE
+    )
+    initial_sessions_default = models.PositiveSmallIntegerField(
+        _("usual number of sessions"), validators=SESSION_COUNT_RANGE
+    )
+    interval_days_min = models.PositiveSmallIntegerField(
+        _("shortest gap (days)"), validators=INTERVAL_DAYS_RANGE
+    )
+    interval_days_max = models.PositiveSmallIntegerField(
+        _("longest gap (days)"), validators=INTERVAL_DAYS_RANGE
+    )
+    interval_days_default = models.PositiveSmallIntegerField(
+        _("usual gap (days)"), validators=INTERVAL_DAYS_RANGE
+    )
     maintenance_interval_months = models.PositiveSmallIntegerField(
         _("maintenance every (months)"),
+        validators=MONTHS_RANGE,
         null=True,
         blank=True,
         help_text=_("Leave empty when the course has no maintenance sessions."),
@@ -304,13 +324,17 @@ class ProtocolMilestone(models.Model):
     description = models.CharField(_("description (English)"), max_length=200)
     description_ko = models.CharField(_("description (Korean)"), max_length=200, blank=True)
     after_session = models.PositiveSmallIntegerField(
-        _("after session"), null=True, blank=True, help_text=_("e.g. 2 for 'after session 2'.")
+        _("after session"),
+        validators=SESSION_COUNT_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("e.g. 2 for 'after session 2'."),
     )
     months_from_start_min = models.PositiveSmallIntegerField(
-        _("from (months after start)"), null=True, blank=True
+        _("from (months after start)"), validators=MONTHS_FROM_START, null=True, blank=True
     )
     months_from_start_max = models.PositiveSmallIntegerField(
-        _("to (months after start)"), null=True, blank=True
+        _("to (months after start)"), validators=MONTHS_FROM_START, null=True, blank=True
     )
 
     class Meta:

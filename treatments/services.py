@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
 from treatments.models import Contraindication, Indication, SkinConcern, Treatment
 
@@ -29,10 +30,16 @@ def treatment_save(
     treatment._history_user = changed_by  # type: ignore[attr-defined]
     treatment.save()
     if indications is not None:
-        treatment.indications.all().delete()
-        Indication.objects.bulk_create(
-            Indication(treatment=treatment, concern=concern, strength=strength)
-            for concern, strength in indications
+        for old in treatment.indications.all():
+            old._history_user = changed_by  # type: ignore[attr-defined]
+            old.delete()
+        bulk_create_with_history(
+            [
+                Indication(treatment=treatment, concern=concern, strength=strength)
+                for concern, strength in indications
+            ],
+            Indication,
+            default_user=changed_by,
         )
     if contraindications is not None:
         treatment.contraindications.set(list(contraindications))

@@ -82,6 +82,6 @@ def treatment_suggestions(*, patient: Patient) -> list[Suggestion]:
     treatments = Treatment.objects.filter(is_active=True).prefetch_related(
         Prefetch("indications", queryset=Indication.objects.select_related("concern")),
         "contraindications",
-        "protocols",
+        "protocols__milestones",
     )
     return rank_treatments(concerns=concerns, flagged_condition_ids=flagged, treatments=treatments)

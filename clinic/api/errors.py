@@ -7,6 +7,9 @@ the planner's structured reason under ``reason``), 429 when throttled.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -20,6 +23,11 @@ from rest_framework.views import exception_handler
 
 from scheduling.errors import ProtocolViolationError, SchedulingConflictError
 from scheduling.planner import NoFit
+from scheduling.selectors import clinic_tz
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(clinic_tz())
 
 
 def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
@@ -27,12 +35,13 @@ def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
         "sequence": no_fit.sequence,
         "window_first_day": no_fit.window_first_day.isoformat(),
         "window_last_day": no_fit.window_last_day.isoformat(),
-        "preferred_at": no_fit.preferred_at.isoformat(),
+        "preferred_at": local(no_fit.preferred_at).isoformat(),
         "closed_days": [
             {"day": day.isoformat(), "reason": reason} for day, reason in no_fit.closed_days
         ],
         "busy": [
-            {"starts_at": b.start.isoformat(), "ends_at": b.end.isoformat()} for b in no_fit.busy
+            {"starts_at": local(b.start).isoformat(), "ends_at": local(b.end).isoformat()}
+            for b in no_fit.busy
         ],
         "detail": no_fit.detail,
     }
@@ -44,6 +53,9 @@ def _flatten(details: Any, field: str | None = None) -> list[dict[str, Any]]:
     if isinstance(details, dict):
         items = []
         for key, value in details.items():
+            if isinstance(key, int) or (isinstance(key, str) and key.isdecimal()):
+                items += _flatten(value, f"{field}[{key}]")  # a position in a list
+                continue
             name = None if key in (api_settings.NON_FIELD_ERRORS_KEY, "detail") else str(key)
             items += _flatten(value, f"{field}.{name}" if field and name else (name or field))
         return items
@@ -55,6 +67,20 @@ def _flatten(details: Any, field: str | None = None) -> list[dict[str, Any]]:
             items += _flatten(item, path)
         return items
     return [{"field": field, "code": "invalid", "message": str(details)}]
+
+
+@contextmanager
+def request_field_names(**names: str) -> Iterator[None]:
+    """Report a service's field errors under the names the request used (``template`` is
+    ``protocol`` in the API, for instance)."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        raise DjangoValidationError(
+            {names.get(field, field): errors for field, errors in error.error_dict.items()}
+        ) from None
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -105,3 +105,18 @@ def test_every_operation_keeps_its_contract(case: Any, bearer: dict[str, str]) -
             response_schema_conformance,
         ],
     )
+
+
+@pytest.mark.django_db
+def test_swagger_ui_is_served_from_our_own_static_files(client: Any, staff_user: Any) -> None:
+    client.force_login(staff_user)
+
+    page = client.get("/api/docs/")
+    schema = client.get("/api/schema/")
+
+    assert page.status_code == 200
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert "https://" not in page.text
+    assert schema.status_code == 200
+    assert b"/api/v1/plans/preview/" in schema.content

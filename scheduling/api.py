@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.api.errors import request_field_names
+from clinic.api.errors import no_fit_reason, request_field_names
 from clinic.api.filters import CalendarDayFilter, IdFilter, validate_calendar_day
 from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff
 from clinic.api.schema import ErrorResponseSerializer
@@ -510,12 +510,28 @@ class ProposedSessionSerializer(ReadOnly):
     moved = serializers.BooleanField(help_text="The preferred slot was taken; this is the nearest.")
 
 
+class ClosedDaySerializer(ReadOnly):
+    day = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class BusySerializer(ReadOnly):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
 class NoFitSerializer(ReadOnly):
+    """Why a session cannot be placed; the same facts a 409 gives under ``reason``."""
+
     message = serializers.CharField()
     sequence = serializers.IntegerField()
     window_first_day = serializers.DateField()
     window_last_day = serializers.DateField()
     preferred_at = serializers.DateTimeField()
+    closed_days = ClosedDaySerializer(many=True)
+    days_without_hours = serializers.ListField(child=serializers.DateField())
+    busy = BusySerializer(many=True)
+    detail = serializers.CharField(allow_blank=True)
 
 
 class ConditionSerializer(ReadOnly):
@@ -606,15 +622,7 @@ def _preview_data(preview: services.PlanPreview) -> dict[str, Any]:
         "fits": preview.fits,
         "rules": preview.rules,
         "proposal": preview.proposal,
-        "no_fit": None
-        if no_fit is None
-        else {
-            "message": no_fit.message,
-            "sequence": no_fit.sequence,
-            "window_first_day": no_fit.window_first_day,
-            "window_last_day": no_fit.window_last_day,
-            "preferred_at": no_fit.preferred_at,
-        },
+        "no_fit": None if no_fit is None else {"message": no_fit.message, **no_fit_reason(no_fit)},
         "contraindications": preview.contraindications,
     }
 

@@ -229,6 +229,7 @@ class NoFit:
     closed_days: tuple[tuple[date, str], ...] = ()
     busy: tuple[Interval, ...] = ()
     detail: str = ""
+    days_without_hours: tuple[date, ...] = ()
 
     @property
     def message(self) -> str:
@@ -241,9 +242,27 @@ class NoFit:
             parts.append(self.detail)
         if self.closed_days:
             parts.append(f"the clinic is closed {_day_ranges(self.closed_days)}")
+        if self.detail:  # the reason that matters; weekly hours and booking counts are noise
+            return "; ".join(parts) + "."
+        if self.days_without_hours:
+            names = sorted({day.weekday() for day in self.days_without_hours})
+            parts.append(
+                f"the clinic does not open on {', '.join(WEEKDAY_NAMES[n] for n in names)}"
+            )
         if self.busy:
-            parts.append(f"{len(self.busy)} booking(s) fill the open hours")
+            parts.append(f"{len(self.busy)} booking(s) take up the hours it is open")
         return "; ".join(parts) + "."
+
+
+WEEKDAY_NAMES = (
+    "Mondays",
+    "Tuesdays",
+    "Wednesdays",
+    "Thursdays",
+    "Fridays",
+    "Saturdays",
+    "Sundays",
+)
 
 
 def _day_ranges(closed_days: Sequence[tuple[date, str]]) -> str:
@@ -311,11 +330,13 @@ class SlotSearch:
         self, sequence: int, preferred: datetime, first_day: date, last_day: date, detail: str = ""
     ) -> NoFit:
         calendar = self.calendar
-        closed = []
+        closed, without_hours = [], []
         for day in days(first_day, last_day):
             closure = calendar.closure_on(day)
             if closure:
                 closed.append((day, closure.reason))
+            elif not calendar.opening_hours.get(day.weekday()):
+                without_hours.append(day)
         window_start = local_datetime(first_day, time(0), calendar.tz)
         window_end = local_datetime(last_day + timedelta(days=1), time(0), calendar.tz)
         return NoFit(
@@ -326,6 +347,7 @@ class SlotSearch:
             closed_days=tuple(closed),
             busy=tuple(self.busy.within(window_start, window_end)),
             detail=detail,
+            days_without_hours=tuple(without_hours),
         )
 
 

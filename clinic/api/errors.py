@@ -43,6 +43,7 @@ def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
             {"starts_at": local(b.start).isoformat(), "ends_at": local(b.end).isoformat()}
             for b in no_fit.busy
         ],
+        "days_without_hours": [day.isoformat() for day in no_fit.days_without_hours],
         "detail": no_fit.detail,
     }
 

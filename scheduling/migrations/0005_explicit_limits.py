@@ -5,90 +5,186 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0004_session_scan_bounds'),
+        ("scheduling", "0004_session_scan_bounds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalopeninghours',
-            name='weekday',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], validators=[django.core.validators.MaxValueValidator(6)], verbose_name='weekday'),
+            model_name="historicalopeninghours",
+            name="weekday",
+            field=models.PositiveSmallIntegerField(
+                choices=[
+                    (0, "Monday"),
+                    (1, "Tuesday"),
+                    (2, "Wednesday"),
+                    (3, "Thursday"),
+                    (4, "Friday"),
+                    (5, "Saturday"),
+                    (6, "Sunday"),
+                ],
+                validators=[django.core.validators.MaxValueValidator(6)],
+                verbose_name="weekday",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalreminderrule',
-            name='lead_minutes',
-            field=models.PositiveIntegerField(default=0, help_text='2880 = two days before, 120 = two hours.', validators=[django.core.validators.MaxValueValidator(129600)], verbose_name='minutes before'),
+            model_name="historicalreminderrule",
+            name="lead_minutes",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="2880 = two days before, 120 = two hours.",
+                validators=[django.core.validators.MaxValueValidator(129600)],
+                verbose_name="minutes before",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsession',
-            name='revision',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Reminders belong to one revision; moving the session starts a new one.', validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='times rescheduled'),
+            model_name="historicalsession",
+            name="revision",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Reminders belong to one revision; moving the session starts a new one.",
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="times rescheduled",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsession',
-            name='sequence',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30000)], verbose_name='session number'),
+            model_name="historicalsession",
+            name="sequence",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(30000),
+                ],
+                verbose_name="session number",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicaltreatmentplan',
-            name='interval_days',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='days between sessions'),
+            model_name="historicaltreatmentplan",
+            name="interval_days",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="days between sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicaltreatmentplan',
-            name='maintenance_cycle',
-            field=models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='maintenance cycles started'),
+            model_name="historicaltreatmentplan",
+            name="maintenance_cycle",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="maintenance cycles started",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicaltreatmentplan',
-            name='session_count',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='initial sessions'),
+            model_name="historicaltreatmentplan",
+            name="session_count",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="initial sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='openinghours',
-            name='weekday',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], validators=[django.core.validators.MaxValueValidator(6)], verbose_name='weekday'),
+            model_name="openinghours",
+            name="weekday",
+            field=models.PositiveSmallIntegerField(
+                choices=[
+                    (0, "Monday"),
+                    (1, "Tuesday"),
+                    (2, "Wednesday"),
+                    (3, "Thursday"),
+                    (4, "Friday"),
+                    (5, "Saturday"),
+                    (6, "Sunday"),
+                ],
+                validators=[django.core.validators.MaxValueValidator(6)],
+                verbose_name="weekday",
+            ),
         ),
         migrations.AlterField(
-            model_name='reminder',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='attempts'),
+            model_name="reminder",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="attempts",
+            ),
         ),
         migrations.AlterField(
-            model_name='reminder',
-            name='cycle',
-            field=models.PositiveSmallIntegerField(default=0, help_text="The session's revision for session reminders; the maintenance cycle for maintenance reminders.", validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='round'),
+            model_name="reminder",
+            name="cycle",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="The session's revision for session reminders; the maintenance cycle for maintenance reminders.",
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="round",
+            ),
         ),
         migrations.AlterField(
-            model_name='reminderrule',
-            name='lead_minutes',
-            field=models.PositiveIntegerField(default=0, help_text='2880 = two days before, 120 = two hours.', validators=[django.core.validators.MaxValueValidator(129600)], verbose_name='minutes before'),
+            model_name="reminderrule",
+            name="lead_minutes",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="2880 = two days before, 120 = two hours.",
+                validators=[django.core.validators.MaxValueValidator(129600)],
+                verbose_name="minutes before",
+            ),
         ),
         migrations.AlterField(
-            model_name='session',
-            name='revision',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Reminders belong to one revision; moving the session starts a new one.', validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='times rescheduled'),
+            model_name="session",
+            name="revision",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Reminders belong to one revision; moving the session starts a new one.",
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="times rescheduled",
+            ),
         ),
         migrations.AlterField(
-            model_name='session',
-            name='sequence',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30000)], verbose_name='session number'),
+            model_name="session",
+            name="sequence",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(30000),
+                ],
+                verbose_name="session number",
+            ),
         ),
         migrations.AlterField(
-            model_name='treatmentplan',
-            name='interval_days',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='days between sessions'),
+            model_name="treatmentplan",
+            name="interval_days",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="days between sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='treatmentplan',
-            name='maintenance_cycle',
-            field=models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(30000)], verbose_name='maintenance cycles started'),
+            model_name="treatmentplan",
+            name="maintenance_cycle",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                validators=[django.core.validators.MaxValueValidator(30000)],
+                verbose_name="maintenance cycles started",
+            ),
         ),
         migrations.AlterField(
-            model_name='treatmentplan',
-            name='session_count',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='initial sessions'),
+            model_name="treatmentplan",
+            name="session_count",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="initial sessions",
+            ),
         ),
     ]

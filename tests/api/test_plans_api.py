@@ -725,6 +725,7 @@ def test_a_booking_that_cannot_keep_the_protocol_is_refused_with_the_reason(
         "preferred_at": at(window[-1], 10),
         "closed_days": [{"day": day.isoformat(), "reason": "Seollal"} for day in window],
         "busy": [],
+        "days_without_hours": [],
         "detail": "",
     }
     assert db_state() == before
@@ -749,7 +750,7 @@ def test_the_reason_names_the_bookings_that_fill_the_open_hours(
 ) -> None:
     error = the_error(staff_api.post(f"{API}/plans/", booking), 409)
 
-    assert error["message"].endswith("; 1 booking(s) fill the open hours.")
+    assert error["message"].endswith("; 1 booking(s) take up the hours it is open.")
     assert len(error["reason"]["closed_days"]) == 7
     [busy] = error["reason"]["busy"]
     assert datetime.fromisoformat(busy["starts_at"]) == seoul(window_filled, 10)
@@ -779,7 +780,10 @@ def test_a_first_session_on_a_day_without_opening_hours_cannot_be_placed(
     assert preview.json()["no_fit"]["sequence"] == 1
     error = the_error(booked, 409)
     assert error["code"] == "protocol_violation"
-    assert error["message"] == f"Session 1 cannot be placed on {sunday}."
+    assert error["message"] == (
+        f"Session 1 cannot be placed on {sunday}; the clinic does not open on Sundays."
+    )
+    assert error["reason"]["days_without_hours"] == [sunday.isoformat()]
     assert error["reason"]["window_first_day"] == error["reason"]["window_last_day"]
     assert error["reason"]["window_first_day"] == sunday.isoformat()
     assert db_state() == before

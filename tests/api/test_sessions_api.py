@@ -618,6 +618,7 @@ def test_moving_a_session_outside_its_protocol_window_is_refused_with_the_reason
         "preferred_at": at(tuesday + timedelta(days=35), 10),
         "closed_days": [],
         "busy": [],
+        "days_without_hours": [(tuesday + timedelta(days=26)).isoformat()],  # a Sunday
         "detail": f"it must be 21–28 days after session 1 ({tuesday})",
     }
     assert db_state() == before

@@ -563,7 +563,10 @@ def test_the_first_session_never_leaves_the_wished_day() -> None:
     assert no_fit.sequence == 1
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 1)
     assert no_fit.closed_days == ()
-    assert no_fit.message == "Session 1 cannot be placed on 2026-03-01."
+    assert (
+        no_fit.message
+        == "Session 1 cannot be placed on 2026-03-01; the clinic does not open on Sundays."
+    )
 
 
 def test_a_no_fit_names_the_session_and_its_window_in_a_sentence() -> None:
@@ -604,7 +607,7 @@ def test_a_no_fit_counts_the_bookings_that_fill_the_window() -> None:
     assert no_fit.sequence == 2
     assert [interval.label for interval in no_fit.busy] == ["Kim", "Lee"]
     assert no_fit.message == (
-        "Session 2 cannot be placed on 2026-03-09; 2 booking(s) fill the open hours."
+        "Session 2 cannot be placed on 2026-03-09; 2 booking(s) take up the hours it is open."
     )
 
 
@@ -1331,8 +1334,7 @@ def test_a_move_onto_a_booked_slot_is_refused() -> None:
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 10)
     assert no_fit.detail == "the practitioner or room is already booked then"
     assert no_fit.message == (
-        "Session 2 cannot be placed on 2026-03-10; the practitioner or room is already booked "
-        "then; 1 booking(s) fill the open hours."
+        "Session 2 cannot be placed on 2026-03-10; the practitioner or room is already booked then."
     )
 
 

@@ -82,12 +82,8 @@ class TimeZoneField(serializers.Field):  # type: ignore[type-arg]
         return settings.TIME_ZONE
 
 
-class ReadOnly(serializers.Serializer[Any]):
-    def create(self, validated_data: Any) -> Any:  # pragma: no cover - never used for writes
-        raise NotImplementedError
-
-    def update(self, instance: Any, validated_data: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
+# Output-only serializers (responses built from services' results, never saved).
+ReadOnly = serializers.Serializer
 
 
 # --- Practitioners, rooms, free slots -------------------------------------------------------

@@ -1,5 +1,6 @@
 """Shared fixtures: the seeded catalogue, the personas (clinic admin, staff, patient, another
-patient), and gating for tests that need PostgreSQL, Redis or Chromium.
+patient), what the scheduling and API tests book with (the seeded Rejuran protocol, Dr. Kim, a
+Tuesday ahead, Celery run inline), and gating for tests that need PostgreSQL, Redis or Chromium.
 
 With REQUIRE_SERVICES=1 (CI) a test whose service is missing fails instead of being skipped.
 """
@@ -7,7 +8,8 @@ With REQUIRE_SERVICES=1 (CI) a test whose service is missing fails instead of be
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,12 @@ from django.db import connection
 
 from clinic.celery import app
 from clinic.roles import Role, roles_sync
+from scheduling.models import Practitioner, Session
 from scheduling.seed import clinic_defaults_seed
 from tests import factories
+from tests.helpers import hold
+from tests.timeutil import upcoming
+from treatments.models import ProtocolTemplate, Treatment
 from treatments.seed import catalogue_seed
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -124,6 +130,51 @@ def other_patient(db: None) -> Any:
     patient = factories.PatientFactory()
     _with_role(patient.user, Role.PATIENT)
     return patient
+
+
+# --- Scheduling ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rejuran(db: None) -> ProtocolTemplate:
+    """3–4 sessions, 21–28 days apart (usual 28), maintenance every 6 months; 45-minute sessions."""
+    return ProtocolTemplate.objects.select_related("treatment").get(
+        treatment__slug="rejuran-healer", is_default=True
+    )
+
+
+@pytest.fixture
+def kim(db: None) -> Practitioner:
+    """Dr. Kim, who performs every treatment."""
+    practitioner = factories.PractitionerFactory(display_name="Dr. Kim")
+    practitioner.treatments.set(Treatment.objects.all())
+    return practitioner
+
+
+@pytest.fixture
+def tuesday() -> date:
+    """A Tuesday two or more weeks ahead: the clinic (seeded hours) is open 10:00–19:00."""
+    return upcoming(1)
+
+
+@pytest.fixture
+def other_booking(kim: Practitioner, other_patient: Any) -> Callable[[datetime], Session]:
+    """A session of another patient's course holding Dr. Kim's time."""
+
+    def book(starts_at: datetime) -> Session:
+        return hold(kim, starts_at, patient=other_patient)
+
+    return book
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run tasks inline when they are sent, so a service test sees the worker's effect."""
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
 
 
 # --- Browser ---------------------------------------------------------------------------------

@@ -5,20 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0001_initial'),
+        ("patients", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalpatientconcern',
-            name='severity',
-            field=models.PositiveSmallIntegerField(choices=[(1, 'Mild'), (2, 'Moderate'), (3, 'Severe')], default=2, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3)], verbose_name='severity'),
+            model_name="historicalpatientconcern",
+            name="severity",
+            field=models.PositiveSmallIntegerField(
+                choices=[(1, "Mild"), (2, "Moderate"), (3, "Severe")],
+                default=2,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(3),
+                ],
+                verbose_name="severity",
+            ),
         ),
         migrations.AlterField(
-            model_name='patientconcern',
-            name='severity',
-            field=models.PositiveSmallIntegerField(choices=[(1, 'Mild'), (2, 'Moderate'), (3, 'Severe')], default=2, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3)], verbose_name='severity'),
+            model_name="patientconcern",
+            name="severity",
+            field=models.PositiveSmallIntegerField(
+                choices=[(1, "Mild"), (2, "Moderate"), (3, "Severe")],
+                default=2,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(3),
+                ],
+                verbose_name="severity",
+            ),
         ),
     ]

@@ -1,4 +1,4 @@
-"""API clients for each persona, plus an API-token client."""
+"""API clients for each persona, by fixture and by role, plus an API-token client."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from clinic.tokens import api_token_create
-
-
-def client_for(user: User | None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+from tests.api.helpers import bearer_client, client_for
 
 
 @pytest.fixture
@@ -47,6 +41,12 @@ def other_patient_api(other_patient: Any) -> APIClient:
 def token_api(staff_user: User) -> APIClient:
     """A client authenticating like an integration: a bearer token for a staff account."""
     _, raw = api_token_create(user=staff_user, name="CRM sync", created_by=None)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
+    return bearer_client(raw)
+
+
+@pytest.fixture
+def clients(
+    patient_api: APIClient, staff_api: APIClient, admin_api: APIClient
+) -> dict[str, APIClient]:
+    """The logged-in roles' clients, by role."""
+    return {"patient": patient_api, "staff": staff_api, "clinic admin": admin_api}

@@ -1,7 +1,7 @@
 """Who the API lets in, how it says no, and how it slows down a client that writes too much.
 
 Every error, whatever the endpoint, comes as ``{"errors": [{"field", "code", "message"}]}``; the
-helpers here check that shape and are used by the other API test modules.
+helpers in tests/api/helpers.py check that shape.
 """
 
 from __future__ import annotations
@@ -25,67 +25,9 @@ from clinic.models import ApiToken
 from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient
 from tests import factories
+from tests.api.helpers import API, assert_errors, assert_not_logged_in, bearer_client
 
 pytestmark = pytest.mark.django_db
-
-API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_write_counts() -> Iterator[None]:
-    """Throttling counts writes per user id in the cache, and user ids repeat across tests on
-    SQLite: start every test from zero so earlier tests' writes never throttle this one."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-# --- The error shape (shared with the other API test modules) ------------------------------
-
-
-def error_items(response: Any) -> list[dict[str, Any]]:
-    """The response's errors, after checking the body is exactly the documented shape."""
-    body = response.json()
-    assert isinstance(body, dict), body
-    assert list(body) == ["errors"], body
-    assert isinstance(body["errors"], list), body
-    assert body["errors"], body
-    for item in body["errors"]:
-        assert sorted(item) == ["code", "field", "message"], item
-        assert item["field"] is None or isinstance(item["field"], str), item
-        assert isinstance(item["code"], str), item
-        assert item["code"], item
-        assert isinstance(item["message"], str), item
-        assert item["message"], item
-    return body["errors"]
-
-
-def assert_errors(
-    response: Any, status: int, *expected: tuple[str | None, str]
-) -> list[dict[str, Any]]:
-    """The response has this status and exactly these (field, code) errors, in any order."""
-    assert response.status_code == status, response.content
-    items = error_items(response)
-
-    def key(pair: tuple[str | None, str]) -> tuple[str, str]:
-        return (pair[0] or "", pair[1])
-
-    got = sorted(((item["field"], item["code"]) for item in items), key=key)
-    assert got == sorted(expected, key=key), items
-    return items
-
-
-def assert_not_logged_in(response: Any) -> None:
-    """Refused for lack of a login. The status is 403 today; the contract says 401 (see
-    test_an_anonymous_request_is_answered_401_with_a_bearer_challenge)."""
-    assert response.status_code == 401, response.content
-    assert_errors(response, response.status_code, (None, "not_authenticated"))
-
-
-def bearer_client(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 # --- Bearer tokens ----------------------------------------------------------------------------

@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.api.test_auth_and_errors import assert_errors, assert_not_logged_in, bearer_client
-from treatments.models import (
-    Contraindication,
-    Indication,
-    ProtocolMilestone,
-    ProtocolTemplate,
-    SkinConcern,
-    Treatment,
+from tests.api.helpers import (
+    API,
+    CLIENTS,
+    ERROR_CODES,
+    NOT_LOGGED_IN,
+    access_cases,
+    assert_errors,
+    assert_not_logged_in,
+    bearer_client,
 )
+from tests.helpers import add_treatments, snapshot
+from treatments.models import Indication, ProtocolTemplate, SkinConcern, Treatment
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _fresh_write_counts() -> Iterator[None]:
-    """Throttling counts writes per user id in the cache, and user ids repeat across tests on
-    SQLite: start every test from zero so earlier tests' writes never throttle this one."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-API = "/api/v1"
 REJURAN = f"{API}/treatments/rejuran-healer/"
-
-CLIENTS = {
-    "anonymous": "anonymous_api",
-    "patient": "patient_api",
-    "staff": "staff_api",
-    "clinic admin": "admin_api",
-}
-NOT_LOGGED_IN = "not logged in"
 
 
 def new_treatment(**overrides: Any) -> dict[str, Any]:
@@ -80,13 +63,14 @@ def rejuran_in_full(**overrides: Any) -> dict[str, Any]:
 
 
 def catalogue_state() -> dict[str, list[dict[str, Any]]]:
-    through = Treatment.contraindications.through
     return {
-        "treatments": list(Treatment.objects.order_by("pk").values()),
-        "indications": list(Indication.objects.order_by("pk").values()),
-        "contraindications": list(through.objects.order_by("pk").values()),
-        "concerns": list(SkinConcern.objects.order_by("pk").values()),
-        "protocols": list(ProtocolTemplate.objects.order_by("pk").values()),
+        **snapshot(
+            treatments=Treatment,
+            indications=Indication,
+            contraindications=Treatment.contraindications.through,
+            concerns=SkinConcern,
+            protocols=ProtocolTemplate,
+        ),
         "history": list(Treatment.history.order_by("pk").values("history_id")),
     }
 
@@ -120,21 +104,10 @@ CATALOGUE_ACCESS: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] =
     ("delete", "/concerns/thinning-skin/", None, NOBODY_MAY),
 ]  # fmt: skip
 
-ERROR_CODES = {403: "permission_denied", 405: "method_not_allowed"}
 
-
-def access_cases() -> list[Any]:
-    cases = []
-    for method, path, body, expected in CATALOGUE_ACCESS:
-        for role in CLIENTS:
-            status = expected.get(role, NOT_LOGGED_IN)
-            cases.append(
-                pytest.param(role, method, path, body, status, id=f"{role}-{method}-{path}")
-            )
-    return cases
-
-
-@pytest.mark.parametrize(("role", "method", "path", "body", "status"), access_cases())
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "status"), access_cases(CATALOGUE_ACCESS)
+)
 def test_each_role_may_do_exactly_what_the_catalogue_allows(
     request: pytest.FixtureRequest,
     role: str,
@@ -580,50 +553,6 @@ def test_delete_is_not_offered_and_the_treatment_stays(admin_api: APIClient) -> 
 
 
 # --- Queries ----------------------------------------------------------------------------------
-
-
-def add_treatments(count: int, concerns: tuple[str, ...] = ("acne-scars", "dullness")) -> None:
-    """More treatments like the seeded ones: indications for the concerns, two contraindications,
-    a default protocol with a milestone."""
-    indicated = list(SkinConcern.objects.filter(slug__in=concerns))
-    conditions = list(Contraindication.objects.all()[:2])
-    treatments = Treatment.objects.bulk_create(
-        Treatment(
-            slug=f"extra-{n}",
-            name=f"Extra treatment {n:03d}",
-            core_ingredient="Something",
-            primary_effect="Something else",
-            texture_change="gradual",
-            long_term_benefit="mild",
-            session_minutes=30,
-        )
-        for n in range(count)
-    )
-    Indication.objects.bulk_create(
-        Indication(treatment=t, concern=c, strength=3) for t in treatments for c in indicated
-    )
-    Treatment.contraindications.through.objects.bulk_create(
-        Treatment.contraindications.through(treatment=t, contraindication=c)
-        for t in treatments
-        for c in conditions
-    )
-    protocols = ProtocolTemplate.objects.bulk_create(
-        ProtocolTemplate(
-            treatment=t,
-            name="Course",
-            is_default=True,
-            initial_sessions_min=1,
-            initial_sessions_default=2,
-            initial_sessions_max=3,
-            interval_days_min=7,
-            interval_days_default=14,
-            interval_days_max=21,
-        )
-        for t in treatments
-    )
-    ProtocolMilestone.objects.bulk_create(
-        ProtocolMilestone(template=p, description="Glow", after_session=1) for p in protocols
-    )
 
 
 # count, treatments, protocols, milestones, indications (with concerns), contraindications

@@ -3,59 +3,29 @@ expect and how to look after their skin, in their language and the clinic's time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from patients.models import Patient
 from scheduling.models import PlanStatus, Practitioner, Session, TreatmentPlan
 from scheduling.planner import add_months
-from scheduling.services import plan_book, plan_schedule, session_cancel, session_complete
-from tests.api.test_auth_and_errors import assert_errors, assert_not_logged_in
-from tests.factories import PractitionerFactory
-from tests.scheduling.conftest import seoul, upcoming
+from scheduling.services import plan_book, session_cancel, session_complete
+from tests.api.helpers import API, CLIENTS, assert_errors, assert_not_logged_in, client_for
+from tests.helpers import book_and_schedule
+from tests.timeutil import seoul
 from treatments.catalogue_data import TREATMENTS
 from treatments.models import ProtocolTemplate, Treatment
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_write_counts() -> Iterator[None]:
-    """Throttling counts writes per user id in the cache, and user ids repeat across tests on
-    SQLite: start every test from zero so earlier tests' writes never throttle this one."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-MY_SCHEDULE = "/api/v1/me/schedule/"
+MY_SCHEDULE = f"{API}/me/schedule/"
 REJURAN_DATA = next(t for t in TREATMENTS if t["slug"] == "rejuran-healer")
-
-
-@pytest.fixture
-def rejuran(db: None) -> ProtocolTemplate:
-    return ProtocolTemplate.objects.select_related("treatment").get(
-        treatment__slug="rejuran-healer", is_default=True
-    )
-
-
-@pytest.fixture
-def kim(db: None) -> Practitioner:
-    practitioner = PractitionerFactory(display_name="Dr. Kim")
-    practitioner.treatments.set(Treatment.objects.all())
-    return practitioner
-
-
-@pytest.fixture
-def tuesday() -> date:
-    """A Tuesday two or more weeks ahead; the seeded hours open the clinic 10:00–19:00."""
-    return upcoming(1)
 
 
 @pytest.fixture
@@ -65,21 +35,14 @@ def book(
     """Book a Rejuran course (3 sessions, 28 days apart) and let the worker place it."""
 
     def book(patient: Patient, start: datetime) -> TreatmentPlan:
-        plan = plan_book(
-            patient=patient,
-            template=rejuran,
-            practitioner=kim,
-            first_start=start,
-            booked_by=staff_user,
-        )
-        plan = plan_schedule(plan_id=plan.pk)
+        plan = book_and_schedule(patient, rejuran, kim, start, staff_user)
         assert plan.status == PlanStatus.ACTIVE
         return plan
 
     return book
 
 
-def sessions_of(plan: TreatmentPlan) -> list[Session]:
+def sessions_in_order(plan: TreatmentPlan) -> list[Session]:
     return list(plan.sessions.order_by("sequence"))
 
 
@@ -94,13 +57,6 @@ def my_plans(client: APIClient) -> list[dict[str, Any]]:
 
 
 # --- Who may see it ---------------------------------------------------------------------------
-
-CLIENTS = {
-    "anonymous": "anonymous_api",
-    "patient": "patient_api",
-    "staff": "staff_api",
-    "clinic admin": "admin_api",
-}
 
 
 @pytest.mark.parametrize(
@@ -143,8 +99,7 @@ def test_a_staff_member_without_a_patient_record_is_told_there_is_nothing_to_see
 
 
 def test_a_practitioner_has_no_schedule_here_either(practitioner: Practitioner) -> None:
-    client = APIClient()
-    client.force_authenticate(practitioner.user)
+    client = client_for(practitioner.user)
 
     assert_errors(client.get(MY_SCHEDULE), 404, (None, "not_found"))
 
@@ -203,7 +158,7 @@ def test_a_new_course_shows_every_session_and_the_first_as_next(
     kim: Practitioner,
 ) -> None:
     plan = book(patient, seoul(tuesday, 10))
-    first, second, third = sessions_of(plan)
+    first, second, third = sessions_in_order(plan)
 
     [shown] = my_plans(patient_api)
 
@@ -253,7 +208,7 @@ def test_a_milestone_follows_its_session_when_that_session_moves(
     book: Callable[..., TreatmentPlan], patient: Patient, patient_api: APIClient, tuesday: date
 ) -> None:
     plan = book(patient, seoul(tuesday, 10))
-    second = sessions_of(plan)[1]
+    second = sessions_in_order(plan)[1]
     later = second.starts_at - timedelta(days=3)
     Session.objects.filter(pk=second.pk).update(
         starts_at=later, ends_at=later + timedelta(minutes=45)
@@ -272,7 +227,7 @@ def test_after_a_session_the_patient_sees_progress_the_next_session_and_its_afte
     staff_user: User,
 ) -> None:
     plan = book(patient, seoul(tuesday, 10))
-    first, second, _ = sessions_of(plan)
+    first, second, _ = sessions_in_order(plan)
     complete(first, staff_user)
 
     [shown] = my_plans(patient_api)
@@ -295,9 +250,9 @@ def test_once_the_course_is_done_the_patient_sees_when_maintenance_is_due(
     staff_user: User,
 ) -> None:
     plan = book(patient, seoul(tuesday, 10))
-    for session in sessions_of(plan):
+    for session in sessions_in_order(plan):
         complete(session, staff_user)
-    last = sessions_of(plan)[-1]
+    last = sessions_in_order(plan)[-1]
 
     [shown] = my_plans(patient_api)
 
@@ -316,7 +271,7 @@ def test_a_cancelled_session_drops_out_of_the_course(
     staff_user: User,
 ) -> None:
     plan = book(patient, seoul(tuesday, 10))
-    third = sessions_of(plan)[2]
+    third = sessions_in_order(plan)[2]
     session_cancel(session=third, reason="Travelling", cancelled_by=staff_user)
 
     [shown] = my_plans(patient_api)
@@ -363,7 +318,7 @@ def test_a_korean_speaking_patient_reads_their_schedule_in_korean(
     patient.preferred_language = "ko"
     patient.save()
     plan = book(patient, seoul(tuesday, 10))
-    complete(sessions_of(plan)[0], staff_user)
+    complete(sessions_in_order(plan)[0], staff_user)
 
     [shown] = my_plans(patient_api)
 
@@ -388,7 +343,7 @@ def test_a_missing_korean_text_falls_back_to_english(
     patient.save()
     Treatment.objects.filter(slug="rejuran-healer").update(aftercare_ko="")
     plan = book(patient, seoul(tuesday, 10))
-    complete(sessions_of(plan)[0], staff_user)
+    complete(sessions_in_order(plan)[0], staff_user)
 
     [shown] = my_plans(patient_api)
 
@@ -429,7 +384,7 @@ def test_the_schedule_takes_the_same_queries_for_one_course_or_five(
 ) -> None:
     for n in range(courses):
         plan = book(patient, seoul(tuesday, 10 + n))
-        complete(sessions_of(plan)[0], staff_user)
+        complete(sessions_in_order(plan)[0], staff_user)
 
     with django_assert_num_queries(MY_SCHEDULE_QUERIES):
         response = patient_api.get(MY_SCHEDULE)

@@ -3,44 +3,33 @@ treatments suggested for them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.models import MedicalFlag, Patient, PatientConcern
-from tests.api.test_auth_and_errors import assert_errors, assert_not_logged_in
-from tests.api.test_catalogue_api import add_treatments
+from tests.api.helpers import (
+    API,
+    CLIENTS,
+    ERROR_CODES,
+    NOT_LOGGED_IN,
+    access_cases,
+    assert_errors,
+    assert_not_logged_in,
+)
 from tests.factories import PatientFactory
+from tests.helpers import add_treatments, flag, snapshot
 from treatments.models import Contraindication, SkinConcern, Treatment
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_write_counts() -> Iterator[None]:
-    """Throttling counts writes per user id in the cache, and user ids repeat across tests on
-    SQLite: start every test from zero so earlier tests' writes never throttle this one."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-API = "/api/v1"
-
-CLIENTS = {
-    "anonymous": "anonymous_api",
-    "patient": "patient_api",
-    "staff": "staff_api",
-    "clinic admin": "admin_api",
-}
-NOT_LOGGED_IN = "not logged in"
 STAFF_ONLY = "Only clinic staff can do this."
 
 
@@ -64,17 +53,7 @@ def new_patient(**overrides: Any) -> dict[str, Any]:
 
 
 def records() -> dict[str, list[dict[str, Any]]]:
-    return {
-        "patients": list(Patient.objects.order_by("pk").values()),
-        "concerns": list(PatientConcern.objects.order_by("pk").values()),
-        "flags": list(MedicalFlag.objects.order_by("pk").values()),
-    }
-
-
-def flag(patient: Patient, slug: str, **fields: Any) -> MedicalFlag:
-    return MedicalFlag.objects.create(
-        patient=patient, condition=Contraindication.objects.get(slug=slug), **fields
-    )
+    return snapshot(patients=Patient, concerns=PatientConcern, flags=MedicalFlag)
 
 
 def concern(patient: Patient, slug: str, *, area: str = "full_face", severity: int = 2) -> Any:
@@ -114,25 +93,9 @@ PATIENT_ACCESS: list[tuple[str, str, Any, dict[str, int]]] = [
     ("get", "/suggestions/?patient={id}", None, staff_only(200)),
     ("post", "/suggestions/?patient={id}", {}, staff_only(405)),
 ]
-ERROR_CODES = {403: "permission_denied", 405: "method_not_allowed"}
 
 
-def access_cases() -> list[Any]:
-    return [
-        pytest.param(
-            role,
-            method,
-            path,
-            body,
-            expected.get(role, NOT_LOGGED_IN),
-            id=f"{role}-{method}-{path}",
-        )
-        for method, path, body, expected in PATIENT_ACCESS
-        for role in CLIENTS
-    ]
-
-
-@pytest.mark.parametrize(("role", "method", "path", "body", "status"), access_cases())
+@pytest.mark.parametrize(("role", "method", "path", "body", "status"), access_cases(PATIENT_ACCESS))
 def test_only_staff_work_with_patient_records(
     request: pytest.FixtureRequest,
     jiwoo: Patient,

@@ -7,26 +7,17 @@ kept answers 409 with the planner's structured ``reason`` as well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from patients.models import MedicalFlag, Patient
-from scheduling.models import (
-    Closure,
-    PlanStatus,
-    Practitioner,
-    Reminder,
-    Session,
-    SessionStatus,
-    TreatmentPlan,
-)
-from scheduling.services import plan_book, plan_schedule
+from patients.models import Patient
+from scheduling.models import Closure, PlanStatus, Practitioner, SessionStatus, TreatmentPlan
+from tests.api.helpers import API, ERROR_CODES, ROLES, at, client_for, the_error, the_errors
 from tests.factories import (
     PatientFactory,
     PractitionerFactory,
@@ -35,88 +26,11 @@ from tests.factories import (
     TreatmentPlanFactory,
     UserFactory,
 )
-from tests.scheduling import conftest as scheduling_fixtures
-from tests.scheduling.conftest import seoul
-from treatments.models import Contraindication, ProtocolTemplate
+from tests.helpers import book_and_schedule, db_state, flag
+from tests.timeutil import seoul
+from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the scheduling tests: the seeded Rejuran protocol (3–4 sessions, 21–28
-# days apart, 45 minutes), Dr. Kim, a Tuesday two or more weeks ahead, Celery run inline.
-rejuran = scheduling_fixtures.rejuran
-kim = scheduling_fixtures.kim
-tuesday = scheduling_fixtures.tuesday
-eager_celery = scheduling_fixtures.eager_celery
-
-API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_write_throttle() -> Iterator[None]:
-    """The write throttle counts in the process's cache, by user id; ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-# --- Helpers ---------------------------------------------------------------------------------
-
-
-def the_errors(response: Any, status: int) -> list[dict[str, Any]]:
-    """The errors of a refused request, after checking the error shape exactly: a protocol
-    violation also carries the reason, nothing else does."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["errors"]
-    assert body["errors"], body
-    for error in body["errors"]:
-        extra = {"reason"} if error.get("code") == "protocol_violation" else set()
-        assert set(error) == {"field", "code", "message"} | extra, error
-        assert isinstance(error["message"], str)
-        assert error["message"]
-    return body["errors"]
-
-
-def the_error(response: Any, status: int) -> dict[str, Any]:
-    errors = the_errors(response, status)
-    assert len(errors) == 1, errors
-    return errors[0]
-
-
-def at(day: date, hour: int, minute: int = 0) -> str:
-    """How the API writes a local wall-clock time: ISO 8601 with Seoul's offset."""
-    return f"{day.isoformat()}T{hour:02d}:{minute:02d}:00+09:00"
-
-
-def db_state() -> dict[str, Any]:
-    """Everything a plan request may write, to check that a refused one changed nothing."""
-    return {
-        "plans": list(TreatmentPlan.objects.order_by("pk").values()),
-        "sessions": list(Session.objects.order_by("pk").values()),
-        "reminders": list(Reminder.objects.order_by("pk").values()),
-        "plan history": TreatmentPlan.history.count(),
-        "session history": Session.history.count(),
-    }
-
-
-def flag(patient: Patient, slug: str) -> MedicalFlag:
-    return MedicalFlag.objects.create(
-        patient=patient, condition=Contraindication.objects.get(slug=slug)
-    )
-
-
-def book(
-    patient: Patient, template: ProtocolTemplate, who: Practitioner, start: datetime
-) -> TreatmentPlan:
-    """A course booked and placed by the worker, as the clinic would have it."""
-    plan = plan_book(
-        patient=patient,
-        template=template,
-        practitioner=who,
-        first_start=start,
-        booked_by=UserFactory(username="front-desk"),
-    )
-    return plan_schedule(plan_id=plan.pk)
 
 
 @pytest.fixture
@@ -137,19 +51,22 @@ def course(
     patient: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
 ) -> TreatmentPlan:
     """The patient's course, booked and scheduled: three Tuesdays at 14:00, 28 days apart."""
-    return book(patient, rejuran, kim, seoul(tuesday, 14))
+    return book_and_schedule(
+        patient, rejuran, kim, seoul(tuesday, 14), UserFactory(username="front-desk")
+    )
 
 
 @pytest.fixture
 def other_course(
     other_patient: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
 ) -> TreatmentPlan:
-    return book(other_patient, rejuran, kim, seoul(tuesday, 16))
+    return book_and_schedule(
+        other_patient, rejuran, kim, seoul(tuesday, 16), UserFactory(username="front-desk")
+    )
 
 
 # --- Permissions -----------------------------------------------------------------------------
 
-ROLES = ["patient", "staff", "clinic admin"]
 
 # (method, endpoint) -> the status each logged-in role gets. {course} is the patient's own.
 PERMISSIONS = {
@@ -170,14 +87,6 @@ BODIES = {
     "plans/{course}/cancel/": {"reason": "Patient moved to Busan."},
     "plans/{course}/": {"status": "cancelled"},
 }
-CODES = {401: "not_authenticated", 403: "permission_denied", 405: "method_not_allowed"}
-
-
-@pytest.fixture
-def clients(
-    patient_api: APIClient, staff_api: APIClient, admin_api: APIClient
-) -> dict[str, APIClient]:
-    return {"patient": patient_api, "staff": staff_api, "clinic admin": admin_api}
 
 
 def send(
@@ -221,7 +130,7 @@ def test_patients_read_their_plans_and_staff_book_preview_and_cancel(
     else:
         error = the_error(response, expected)
         assert error["field"] is None
-        assert error["code"] == CODES[expected]
+        assert error["code"] == ERROR_CODES[expected]
         if expected == 403:
             assert error["message"] == "Only clinic staff can change bookings."
         assert db_state() == before
@@ -298,8 +207,7 @@ def test_a_patient_lists_only_their_own_plans_whatever_the_filter(
 
 
 def test_a_user_with_no_role_sees_no_plans(course: TreatmentPlan) -> None:
-    client = APIClient()
-    client.force_authenticate(UserFactory(username="nobody"))
+    client = client_for(UserFactory(username="nobody"))
 
     response = client.get(f"{API}/plans/")
 

@@ -6,15 +6,15 @@ Errors always come as ``{"errors": [{"field", "code", "message"}]}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from scheduling.models import PlanStatus, Practitioner, Room
+from tests.api.helpers import API, ERROR_CODES, ROLES, the_error
 from tests.factories import (
     PatientFactory,
     PractitionerFactory,
@@ -23,57 +23,11 @@ from tests.factories import (
     TreatmentPlanFactory,
     UserFactory,
 )
-from tests.scheduling import conftest as scheduling_fixtures
-from tests.scheduling.conftest import seoul
+from tests.helpers import SESSION, hold, snapshot
+from tests.timeutil import seoul
 from treatments.models import Treatment
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the scheduling tests: Dr. Kim (performs every treatment), a Tuesday two
-# or more weeks ahead.
-kim = scheduling_fixtures.kim
-tuesday = scheduling_fixtures.tuesday
-
-API = "/api/v1"
-SESSION = timedelta(minutes=45)  # Rejuran Healer
-
-
-@pytest.fixture(autouse=True)
-def _fresh_write_throttle() -> Iterator[None]:
-    """The write throttle counts in the process's cache, by user id; ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-# --- Helpers ---------------------------------------------------------------------------------
-
-
-def the_error(response: Any, status: int) -> dict[str, Any]:
-    """The single error of a refused request, after checking the error shape exactly."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["errors"]
-    assert len(body["errors"]) == 1, body
-    error = body["errors"][0]
-    assert set(error) == {"field", "code", "message"}
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    return error
-
-
-def hold(
-    practitioner: Practitioner, start: datetime, minutes: int = 45, room: Room | None = None
-) -> None:
-    """Another patient's planned session holding the practitioner's (and room's) time."""
-    plan = TreatmentPlanFactory(practitioner=practitioner, status=PlanStatus.ACTIVE)
-    SessionFactory(
-        plan=plan,
-        sequence=1,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=minutes),
-        room=room,
-    )
 
 
 def free_slots_url(practitioner: Practitioner | int, **params: Any) -> str:
@@ -88,25 +42,12 @@ def local_times(slots: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def clients(
-    patient_api: APIClient, staff_api: APIClient, admin_api: APIClient
-) -> dict[str, APIClient]:
-    return {
-        "patient": patient_api,
-        "staff": staff_api,
-        "clinic admin": admin_api,
-    }
-
-
-@pytest.fixture
 def room(db: None) -> Room:
     return RoomFactory(name="Room A")
 
 
 # --- Permissions -----------------------------------------------------------------------------
 
-
-ROLES = ["patient", "staff", "clinic admin"]
 
 # endpoint -> the status each logged-in role gets for a GET
 READ_PERMISSIONS = {
@@ -130,7 +71,6 @@ EVERY_REQUEST = [
     *(("get", endpoint) for endpoint in READ_PERMISSIONS),
     *((method, endpoint) for endpoint in WRITE_PERMISSIONS for method in WRITE_METHODS),
 ]
-CODES = {401: "not_authenticated", 403: "permission_denied", 405: "method_not_allowed"}
 
 
 def request_as(
@@ -141,11 +81,8 @@ def request_as(
     return getattr(client, method)(url, body)
 
 
-def everything() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return (
-        list(Practitioner.objects.order_by("pk").values()),
-        list(Room.objects.order_by("pk").values()),
-    )
+def everything() -> dict[str, list[dict[str, Any]]]:
+    return snapshot(practitioners=Practitioner, rooms=Room)
 
 
 @pytest.mark.parametrize(
@@ -172,7 +109,7 @@ def test_who_may_read_practitioners_rooms_and_free_slots(
     else:
         assert the_error(response, expected) == {
             "field": None,
-            "code": CODES[expected],
+            "code": ERROR_CODES[expected],
             "message": "Only clinic staff can do this.",
         }
 
@@ -200,7 +137,7 @@ def test_practitioners_and_rooms_cannot_be_changed_over_the_api(
 
     response = request_as(clients[role], method, endpoint, kim, room, tuesday)
 
-    assert the_error(response, expected)["code"] == CODES[expected]
+    assert the_error(response, expected)["code"] == ERROR_CODES[expected]
     assert everything() == before
 
 

@@ -8,14 +8,12 @@ kept answers 409 with the planner's structured ``reason`` as well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from django.core.cache import cache
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.models import Patient
@@ -32,14 +30,8 @@ from scheduling.models import (
     SessionStatus,
     TreatmentPlan,
 )
-from scheduling.selectors import clinic_tz
-from scheduling.services import (
-    plan_book,
-    plan_schedule,
-    session_book,
-    session_complete,
-    session_mark_no_show,
-)
+from scheduling.services import session_book, session_complete, session_mark_no_show
+from tests.api.helpers import API, ERROR_CODES, ROLES, at, the_error
 from tests.factories import (
     PatientFactory,
     PractitionerFactory,
@@ -48,76 +40,11 @@ from tests.factories import (
     TreatmentPlanFactory,
     UserFactory,
 )
-from tests.scheduling import conftest as scheduling_fixtures
-from tests.scheduling.conftest import seoul
+from tests.helpers import SESSION, book_and_schedule, db_state, sessions_of
+from tests.timeutil import local_today, seoul
 from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the scheduling tests: the seeded Rejuran protocol (3–4 sessions, 21–28
-# days apart, 45 minutes), Dr. Kim, a Tuesday two or more weeks ahead.
-rejuran = scheduling_fixtures.rejuran
-kim = scheduling_fixtures.kim
-tuesday = scheduling_fixtures.tuesday
-
-API = "/api/v1"
-SESSION = timedelta(minutes=45)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_write_throttle() -> Iterator[None]:
-    """The write throttle counts in the process's cache, by user id; ids repeat across tests."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-# --- Helpers ---------------------------------------------------------------------------------
-
-
-def the_errors(response: Any, status: int) -> list[dict[str, Any]]:
-    """The errors of a refused request, after checking the error shape exactly: a protocol
-    violation also carries the reason, nothing else does."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["errors"]
-    assert body["errors"], body
-    for error in body["errors"]:
-        extra = {"reason"} if error.get("code") == "protocol_violation" else set()
-        assert set(error) == {"field", "code", "message"} | extra, error
-        assert isinstance(error["message"], str)
-        assert error["message"]
-    return body["errors"]
-
-
-def the_error(response: Any, status: int) -> dict[str, Any]:
-    errors = the_errors(response, status)
-    assert len(errors) == 1, errors
-    return errors[0]
-
-
-def at(day: date, hour: int, minute: int = 0) -> str:
-    """How the API writes a local wall-clock time: ISO 8601 with Seoul's offset."""
-    return f"{day.isoformat()}T{hour:02d}:{minute:02d}:00+09:00"
-
-
-def db_state() -> dict[str, Any]:
-    """Everything a session request may write, to check that a refused one changed nothing."""
-    return {
-        "plans": list(TreatmentPlan.objects.order_by("pk").values()),
-        "sessions": list(Session.objects.order_by("pk").values()),
-        "reminders": list(Reminder.objects.order_by("pk").values()),
-        "plan history": TreatmentPlan.history.count(),
-        "session history": Session.history.count(),
-    }
-
-
-def local_today() -> date:
-    return timezone.now().astimezone(clinic_tz()).date()
-
-
-def sessions_of(plan: TreatmentPlan) -> dict[int, Session]:
-    return {s.sequence: s for s in Session.objects.filter(plan=plan)}
 
 
 @pytest.fixture
@@ -126,14 +53,9 @@ def course(
 ) -> TreatmentPlan:
     """The patient's course, booked and placed by the worker: three Tuesdays at 10:00, 28 days
     apart (``tuesday``, +28, +56)."""
-    plan = plan_book(
-        patient=patient,
-        template=rejuran,
-        practitioner=kim,
-        first_start=seoul(tuesday, 10),
-        booked_by=UserFactory(username="front-desk"),
+    plan = book_and_schedule(
+        patient, rejuran, kim, seoul(tuesday, 10), UserFactory(username="front-desk")
     )
-    plan = plan_schedule(plan_id=plan.pk)
     assert plan.status == PlanStatus.ACTIVE
     return plan
 
@@ -168,21 +90,6 @@ def past(started_course: TreatmentPlan) -> Session:
     return started_course.sessions.get(sequence=1)
 
 
-@pytest.fixture
-def other_booking(kim: Practitioner, other_patient: Patient) -> Callable[[datetime], Session]:
-    """A session of another patient's course holding Dr. Kim's time."""
-
-    def book(starts_at: datetime) -> Session:
-        plan = TreatmentPlanFactory(
-            patient=other_patient, practitioner=kim, status=PlanStatus.ACTIVE
-        )
-        return SessionFactory(
-            plan=plan, sequence=1, starts_at=starts_at, ends_at=starts_at + SESSION
-        )
-
-    return book
-
-
 def plan_as_seen(client: APIClient, plan: TreatmentPlan) -> dict[str, Any]:
     response = client.get(f"{API}/plans/{plan.pk}/")
     assert response.status_code == 200
@@ -190,8 +97,6 @@ def plan_as_seen(client: APIClient, plan: TreatmentPlan) -> dict[str, Any]:
 
 
 # --- Permissions -----------------------------------------------------------------------------
-
-ROLES = ["patient", "staff", "clinic admin"]
 
 # (method, endpoint) -> the status each logged-in role gets. {mine} is a planned session of the
 # patient's own course; {past} one of theirs that started two days ago.
@@ -211,14 +116,6 @@ PERMISSIONS = {
     ("post", "sessions/{past}/no-show/"): [403, 200, 200],
     ("get", "sessions/{past}/no-show/"): [405, 405, 405],
 }
-CODES = {401: "not_authenticated", 403: "permission_denied", 405: "method_not_allowed"}
-
-
-@pytest.fixture
-def clients(
-    patient_api: APIClient, staff_api: APIClient, admin_api: APIClient
-) -> dict[str, APIClient]:
-    return {"patient": patient_api, "staff": staff_api, "clinic admin": admin_api}
 
 
 def send(
@@ -261,7 +158,7 @@ def test_patients_read_their_sessions_and_only_staff_change_them(
     else:
         error = the_error(response, expected)
         assert error["field"] is None
-        assert error["code"] == CODES[expected]
+        assert error["code"] == ERROR_CODES[expected]
         if expected == 403:
             assert error["message"] == "Only clinic staff can change bookings."
         assert db_state() == before

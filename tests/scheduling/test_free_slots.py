@@ -4,16 +4,17 @@ the API offer. Constant queries whatever the range or the number of bookings."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from scheduling.models import Closure, PlanStatus, Practitioner, Room, SessionStatus
+from scheduling.models import Closure, PlanStatus, Practitioner, SessionStatus
 from scheduling.selectors import free_slots
-from tests.factories import RoomFactory, SessionFactory, TreatmentPlanFactory
-from tests.scheduling.conftest import seoul
+from tests.factories import RoomFactory, TreatmentPlanFactory
+from tests.helpers import hold
+from tests.timeutil import seoul
 from treatments.models import Treatment
 
 pytestmark = pytest.mark.django_db
@@ -22,24 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rejuran_treatment(db: None) -> Treatment:
     return Treatment.objects.get(slug="rejuran-healer")  # 45-minute sessions
-
-
-def hold(
-    practitioner: Practitioner,
-    start: datetime,
-    minutes: int = 45,
-    room: Room | None = None,
-    status: str = SessionStatus.PLANNED,
-) -> None:
-    plan = TreatmentPlanFactory(practitioner=practitioner, status=PlanStatus.ACTIVE)
-    SessionFactory(
-        plan=plan,
-        sequence=1,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=minutes),
-        room=room,
-        status=status,
-    )
 
 
 def slots_on(

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from patients.models import MedicalFlag, Patient
+from patients.models import Patient
 from scheduling.errors import ProtocolViolationError
 from scheduling.models import (
     Closure,
@@ -24,15 +24,10 @@ from scheduling.models import (
     TreatmentPlan,
 )
 from scheduling.services import plan_book, plan_preview, plan_schedule
-from tests.factories import (
-    PatientFactory,
-    PractitionerFactory,
-    SessionFactory,
-    TreatmentPlanFactory,
-    UserFactory,
-)
-from tests.scheduling.conftest import seoul
-from treatments.models import Contraindication, ProtocolTemplate
+from tests.factories import PatientFactory, PractitionerFactory, UserFactory
+from tests.helpers import flag, hold
+from tests.timeutil import seoul
+from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
 
@@ -45,20 +40,6 @@ def receptionist(db: None) -> User:
 @pytest.fixture
 def emma(db: None) -> Patient:
     return PatientFactory(family_name="Clarke", given_name="Emma")
-
-
-def flag(patient: Patient, slug: str) -> MedicalFlag:
-    return MedicalFlag.objects.create(
-        patient=patient, condition=Contraindication.objects.get(slug=slug)
-    )
-
-
-def occupy(practitioner: Practitioner, start: datetime, minutes: int = 45) -> Session:
-    """Another patient's session holding the practitioner's time."""
-    plan = TreatmentPlanFactory(practitioner=practitioner, status=PlanStatus.ACTIVE)
-    return SessionFactory(
-        plan=plan, sequence=1, starts_at=start, ends_at=start + timedelta(minutes=minutes)
-    )
 
 
 # --- Preview --------------------------------------------------------------------------------
@@ -110,7 +91,7 @@ def test_preview_queries_do_not_grow_with_existing_bookings(
     django_assert_num_queries: Callable[..., Any],
 ) -> None:
     for day in range(40):
-        occupy(kim, seoul(tuesday + timedelta(days=day), 15))
+        hold(kim, seoul(tuesday + timedelta(days=day), 15))
 
     with django_assert_num_queries(5):
         plan_preview(
@@ -148,7 +129,7 @@ def test_a_resolved_medical_flag_no_longer_warns(
 def test_a_taken_preferred_slot_moves_to_the_nearest_free_one_and_says_so(
     emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
 ) -> None:
-    occupy(kim, seoul(tuesday + timedelta(days=28), 10), minutes=60)
+    hold(kim, seoul(tuesday + timedelta(days=28), 10), minutes=60)
 
     preview = plan_preview(
         patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
@@ -415,7 +396,7 @@ def test_a_slot_taken_since_the_preview_is_replanned_inside_the_window_and_noted
     emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
 ) -> None:
     plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
-    occupy(kim, seoul(tuesday + timedelta(days=28), 10))  # someone took session 2's slot
+    hold(kim, seoul(tuesday + timedelta(days=28), 10))  # someone took session 2's slot
 
     plan_schedule(plan_id=plan.pk)
 

@@ -33,6 +33,7 @@ from scheduling.planner import (
     propose_course,
     reschedule_cascade,
 )
+from tests.timeutil import utc
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -58,10 +59,6 @@ def at(tz: ZoneInfo, day: str, clock: str = "10:00", *, fold: int = 0) -> dateti
 
 def busy(start: datetime, length: int = 60, label: str = "") -> Interval:
     return Interval(start, start + minutes(length), label)
-
-
-def utc(instant: datetime) -> datetime:
-    return instant.astimezone(UTC)
 
 
 def absolute_length(start: datetime, end: datetime) -> timedelta:

@@ -39,6 +39,7 @@ from scheduling.planner import (
     propose_course,
     reschedule_cascade,
 )
+from tests.timeutil import utc
 
 ZONES = [ZoneInfo("Asia/Seoul"), ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")]
 # Spring-forward and fall-back days in New York and Berlin (Seoul has none).
@@ -100,10 +101,6 @@ def model_add_months(day: date, months: int) -> date:
 
 def local_date(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
-
-
-def utc(instant: datetime) -> datetime:
-    return instant.astimezone(UTC)
 
 
 def ceil_div(numerator: timedelta, denominator: timedelta) -> int:

@@ -35,7 +35,7 @@ from tests.factories import (
     TreatmentPlanFactory,
     UserFactory,
 )
-from tests.scheduling.conftest import seoul
+from tests.timeutil import seoul
 from tests.worker import running_worker, wait_for, worker_database_url
 from treatments.models import ProtocolTemplate
 

@@ -46,7 +46,6 @@ from scheduling.selectors import clinic_tz
 from scheduling.services import (
     plan_book,
     plan_cancel,
-    plan_schedule,
     session_cancel,
     session_complete,
     session_reschedule,
@@ -58,7 +57,8 @@ from tests.factories import (
     SessionFactory,
     TreatmentPlanFactory,
 )
-from tests.scheduling.conftest import seoul
+from tests.helpers import book_and_schedule
+from tests.timeutil import seoul
 from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
@@ -170,15 +170,7 @@ def booked_course(
 ) -> TreatmentPlan:
     """A course booked through the services on BOOKED for TUESDAY 10:00, scheduled by the
     worker's service right away."""
-    plan = plan_book(
-        patient=patient,
-        template=rejuran,
-        practitioner=kim,
-        first_start=seoul(TUESDAY, 10),
-        booked_by=booked_by,
-        now=BOOKED,
-    )
-    return plan_schedule(plan_id=plan.pk, now=BOOKED)
+    return book_and_schedule(patient, rejuran, kim, seoul(TUESDAY, 10), booked_by, now=BOOKED)
 
 
 def in_maintenance(

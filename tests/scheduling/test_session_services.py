@@ -32,9 +32,7 @@ from scheduling.models import (
 )
 from scheduling.planner import Move
 from scheduling.services import (
-    plan_book,
     plan_cancel,
-    plan_schedule,
     session_book,
     session_cancel,
     session_complete,
@@ -42,33 +40,17 @@ from scheduling.services import (
     session_reschedule,
 )
 from tests.factories import SessionFactory, TreatmentPlanFactory
-from tests.scheduling.conftest import seoul
+from tests.helpers import SESSION, book_and_schedule, db_state, sessions_of
+from tests.timeutil import seoul
 from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
 
 AFTER_IT_STARTED = timedelta(minutes=50)
-SESSION_LENGTH = timedelta(minutes=45)
 SESSION_KINDS = {ReminderKind.SESSION_EARLY, ReminderKind.SESSION_LATE, ReminderKind.AFTERCARE}
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-
-def sessions_of(plan: TreatmentPlan) -> dict[int, Session]:
-    """The plan's sessions as they are in the database now, by session number."""
-    return {s.sequence: s for s in Session.objects.filter(plan=plan)}
-
-
-def db_state() -> dict[str, Any]:
-    """Everything the services may write, to check that a refused request changed nothing."""
-    return {
-        "plans": list(TreatmentPlan.objects.order_by("pk").values()),
-        "sessions": list(Session.objects.order_by("pk").values()),
-        "reminders": list(Reminder.objects.order_by("pk").values()),
-        "plan history": TreatmentPlan.history.count(),
-        "session history": Session.history.count(),
-    }
 
 
 def pending_reminders(session: Session) -> dict[tuple[str, int], datetime]:
@@ -137,16 +119,15 @@ def book_course(
 
     def book(template: ProtocolTemplate = rejuran, **extra: Any) -> TreatmentPlan:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            plan = plan_book(
-                patient=extra.pop("patient", patient),
-                template=template,
-                practitioner=kim,
-                first_start=extra.pop("first_start", seoul(tuesday, 10)),
-                booked_by=staff_user,
+            plan = book_and_schedule(
+                extra.pop("patient", patient),
+                template,
+                kim,
+                extra.pop("first_start", seoul(tuesday, 10)),
+                staff_user,
                 **extra,
             )
         assert len(callbacks) == 1  # the hand-off to the worker
-        plan = plan_schedule(plan_id=plan.pk)
         plan.refresh_from_db()
         return plan
 
@@ -180,24 +161,6 @@ def maintenance_start(in_maintenance: TreatmentPlan) -> datetime:
     return seoul(open_day_on_or_after(in_maintenance.maintenance_due_on), 11)
 
 
-@pytest.fixture
-def other_booking(kim: Practitioner, other_patient: Any) -> Callable[[datetime], Session]:
-    """A session of another patient's course with the same practitioner."""
-
-    def book(starts_at: datetime) -> Session:
-        plan = TreatmentPlanFactory(
-            patient=other_patient,
-            practitioner=kim,
-            status=PlanStatus.ACTIVE,
-            first_session_at=starts_at,
-        )
-        return SessionFactory(
-            plan=plan, sequence=1, starts_at=starts_at, ends_at=starts_at + SESSION_LENGTH
-        )
-
-    return book
-
-
 # --- session_reschedule ----------------------------------------------------------------------
 
 
@@ -216,8 +179,8 @@ def test_a_dry_run_shows_the_cascade_and_changes_nothing(
     # Then it sees both moves, session 3 pulled to the last day of its window, and nothing changed
     assert result.applied is False
     assert result.moves == (
-        Move(2, old[2].starts_at, at(24, 10), at(24, 10) + SESSION_LENGTH),
-        Move(3, old[3].starts_at, at(52, 10), at(52, 10) + SESSION_LENGTH),
+        Move(2, old[2].starts_at, at(24, 10), at(24, 10) + SESSION),
+        Move(3, old[3].starts_at, at(52, 10), at(52, 10) + SESSION),
     )
     assert db_state() == before
 
@@ -239,7 +202,7 @@ def test_moving_session_two_earlier_also_moves_session_three_when_it_falls_out_o
         3: at(52, 10),
     }
     assert {n: s.ends_at - s.starts_at for n, s in after.items()} == dict.fromkeys(
-        (1, 2, 3), SESSION_LENGTH
+        (1, 2, 3), SESSION
     )
     assert {n: s.revision for n, s in after.items()} == {1: 0, 2: 1, 3: 1}
     course.refresh_from_db()
@@ -1008,7 +971,7 @@ def test_booking_maintenance_adds_the_next_session_and_swaps_the_reminders(
     assert booked.status == SessionStatus.PLANNED
     assert (booked.starts_at, booked.ends_at) == (
         maintenance_start,
-        maintenance_start + SESSION_LENGTH,
+        maintenance_start + SESSION,
     )
     assert booked.practitioner == kim
     assert booked.history.first().history_user == staff_user

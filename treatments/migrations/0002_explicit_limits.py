@@ -5,95 +5,209 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0001_initial'),
+        ("treatments", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='initial_sessions_default',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='usual number of sessions'),
+            model_name="historicalprotocoltemplate",
+            name="initial_sessions_default",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="usual number of sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='initial_sessions_max',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='most sessions'),
+            model_name="historicalprotocoltemplate",
+            name="initial_sessions_max",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="most sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='initial_sessions_min',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='fewest sessions'),
+            model_name="historicalprotocoltemplate",
+            name="initial_sessions_min",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="fewest sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='interval_days_default',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='usual gap (days)'),
+            model_name="historicalprotocoltemplate",
+            name="interval_days_default",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="usual gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='interval_days_max',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='longest gap (days)'),
+            model_name="historicalprotocoltemplate",
+            name="interval_days_max",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="longest gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='interval_days_min',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='shortest gap (days)'),
+            model_name="historicalprotocoltemplate",
+            name="interval_days_min",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="shortest gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalprotocoltemplate',
-            name='maintenance_interval_months',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Leave empty when the course has no maintenance sessions.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='maintenance every (months)'),
+            model_name="historicalprotocoltemplate",
+            name="maintenance_interval_months",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Leave empty when the course has no maintenance sessions.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(60),
+                ],
+                verbose_name="maintenance every (months)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocolmilestone',
-            name='after_session',
-            field=models.PositiveSmallIntegerField(blank=True, help_text="e.g. 2 for 'after session 2'.", null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='after session'),
+            model_name="protocolmilestone",
+            name="after_session",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="e.g. 2 for 'after session 2'.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="after session",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocolmilestone',
-            name='months_from_start_max',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(60)], verbose_name='to (months after start)'),
+            model_name="protocolmilestone",
+            name="months_from_start_max",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(60),
+                ],
+                verbose_name="to (months after start)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocolmilestone',
-            name='months_from_start_min',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(60)], verbose_name='from (months after start)'),
+            model_name="protocolmilestone",
+            name="months_from_start_min",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(60),
+                ],
+                verbose_name="from (months after start)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='initial_sessions_default',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='usual number of sessions'),
+            model_name="protocoltemplate",
+            name="initial_sessions_default",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="usual number of sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='initial_sessions_max',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='most sessions'),
+            model_name="protocoltemplate",
+            name="initial_sessions_max",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="most sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='initial_sessions_min',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='fewest sessions'),
+            model_name="protocoltemplate",
+            name="initial_sessions_min",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+                verbose_name="fewest sessions",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='interval_days_default',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='usual gap (days)'),
+            model_name="protocoltemplate",
+            name="interval_days_default",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="usual gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='interval_days_max',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='longest gap (days)'),
+            model_name="protocoltemplate",
+            name="interval_days_max",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="longest gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='interval_days_min',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='shortest gap (days)'),
+            model_name="protocoltemplate",
+            name="interval_days_min",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+                verbose_name="shortest gap (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='protocoltemplate',
-            name='maintenance_interval_months',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Leave empty when the course has no maintenance sessions.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='maintenance every (months)'),
+            model_name="protocoltemplate",
+            name="maintenance_interval_months",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Leave empty when the course has no maintenance sessions.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(60),
+                ],
+                verbose_name="maintenance every (months)",
+            ),
         ),
     ]

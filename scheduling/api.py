@@ -82,10 +82,6 @@ class TimeZoneField(serializers.Field):  # type: ignore[type-arg]
         return settings.TIME_ZONE
 
 
-# Output-only serializers (responses built from services' results, never saved).
-ReadOnly = serializers.Serializer
-
-
 # --- Practitioners, rooms, free slots -------------------------------------------------------
 
 
@@ -117,7 +113,7 @@ class FreeSlotsQuerySerializer(serializers.Serializer[Any]):
         return fields
 
 
-class FreeSlotsSerializer(ReadOnly):
+class FreeSlotsSerializer(serializers.Serializer[Any]):
     time_zone = TimeZoneField()
     practitioner = RefSerializer()
     treatment = serializers.CharField()
@@ -262,14 +258,14 @@ class RescheduleRequestSerializer(serializers.Serializer[Any]):
     )
 
 
-class MoveSerializer(ReadOnly):
+class MoveSerializer(serializers.Serializer[Any]):
     sequence = serializers.IntegerField()
     old_start = serializers.DateTimeField()
     new_start = serializers.DateTimeField()
     new_end = serializers.DateTimeField()
 
 
-class RescheduleResultSerializer(ReadOnly):
+class RescheduleResultSerializer(serializers.Serializer[Any]):
     applied = serializers.BooleanField()
     time_zone = TimeZoneField()
     moves = MoveSerializer(many=True)
@@ -364,7 +360,7 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
 # --- Plans ----------------------------------------------------------------------------------
 
 
-class ProgressSerializer(ReadOnly):
+class ProgressSerializer(serializers.Serializer[Any]):
     completed = serializers.IntegerField()
     total = serializers.IntegerField()
 
@@ -498,7 +494,7 @@ class PlanBookSerializer(PlanRequestSerializer):
     )
 
 
-class ProposedSessionSerializer(ReadOnly):
+class ProposedSessionSerializer(serializers.Serializer[Any]):
     sequence = serializers.IntegerField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
@@ -506,17 +502,17 @@ class ProposedSessionSerializer(ReadOnly):
     moved = serializers.BooleanField(help_text="The preferred slot was taken; this is the nearest.")
 
 
-class ClosedDaySerializer(ReadOnly):
+class ClosedDaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
     reason = serializers.CharField()
 
 
-class BusySerializer(ReadOnly):
+class BusySerializer(serializers.Serializer[Any]):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
 
 
-class NoFitSerializer(ReadOnly):
+class NoFitSerializer(serializers.Serializer[Any]):
     """Why a session cannot be placed; the same facts a 409 gives under ``reason``."""
 
     message = serializers.CharField()
@@ -530,12 +526,12 @@ class NoFitSerializer(ReadOnly):
     detail = serializers.CharField(allow_blank=True)
 
 
-class ConditionSerializer(ReadOnly):
+class ConditionSerializer(serializers.Serializer[Any]):
     slug = serializers.CharField()
     name = serializers.CharField()
 
 
-class PlanPreviewSerializer(ReadOnly):
+class PlanPreviewSerializer(serializers.Serializer[Any]):
     fits = serializers.BooleanField()
     time_zone = TimeZoneField()
     session_count = serializers.IntegerField(source="rules.session_count")
@@ -626,19 +622,19 @@ def _preview_data(preview: services.PlanPreview) -> dict[str, Any]:
 # --- The patient's own schedule -------------------------------------------------------------
 
 
-class MilestoneViewSerializer(ReadOnly):
+class MilestoneViewSerializer(serializers.Serializer[Any]):
     description = serializers.CharField()
     expected_on = serializers.DateField(allow_null=True)
     expected_until = serializers.DateField(allow_null=True)
 
 
-class AftercareSerializer(ReadOnly):
+class AftercareSerializer(serializers.Serializer[Any]):
     session = serializers.IntegerField()
     treatment = serializers.CharField()
     text = serializers.CharField()
 
 
-class MySessionSerializer(ReadOnly):
+class MySessionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     sequence = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=SessionKind.choices)
@@ -648,7 +644,7 @@ class MySessionSerializer(ReadOnly):
     practitioner = RefSerializer()
 
 
-class MyPlanSerializer(ReadOnly):
+class MyPlanSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     treatment = serializers.CharField()
     treatment_name = serializers.CharField()
@@ -661,7 +657,7 @@ class MyPlanSerializer(ReadOnly):
     aftercare = AftercareSerializer(allow_null=True)
 
 
-class MyScheduleSerializer(ReadOnly):
+class MyScheduleSerializer(serializers.Serializer[Any]):
     time_zone = TimeZoneField()
     patient = RefSerializer()
     plans = MyPlanSerializer(many=True)

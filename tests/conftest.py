@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from clinic.celery import app
 from clinic.roles import Role, roles_sync
@@ -29,6 +30,12 @@ from treatments.models import ProtocolTemplate, Treatment
 from treatments.seed import catalogue_seed
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# CI replays a fixed set of examples so a run is repeatable; local runs keep exploring (and
+# remember failures in .hypothesis/).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("REQUIRE_SERVICES") == "1":
+    hypothesis_settings.load_profile("ci")
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

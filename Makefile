@@ -26,8 +26,9 @@ run: setup  ## migrate, seed, create demo accounts, start web + worker + beat on
 test: setup  ## the whole test suite (PostgreSQL/Redis/Chromium used where this machine has them)
 	@bash scripts/test $(PYTEST_ARGS)
 
-lint: setup  ## ruff, and migrations in step with the models
+lint: setup  ## ruff, mypy (Django and DRF plugins), and migrations in step with the models
 	$(VENV)/ruff check .
+	$(VENV)/mypy clinic treatments patients scheduling
 	$(VENV)/python manage.py makemigrations --check --dry-run
 
 schema: setup  ## regenerate the committed OpenAPI contract after an intended API change

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -23,14 +24,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "name"]
-        return ["user", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+            return ("user", "name")
+        return ("user", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ApiToken | None = None
+    ) -> tuple[str, ...]:
         if obj is None:
-            return []
+            return ()
         return self.get_fields(request, obj)
 
     @admin.display(description=_("active"), boolean=True)
@@ -42,7 +45,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     ) -> None:
         if change:
             return
-        token, raw = api_token_create(user=obj.user, name=obj.name, created_by=request.user)
+        admin_user = cast(User, request.user)  # the admin requires a login
+        token, raw = api_token_create(user=obj.user, name=obj.name, created_by=admin_user)
         obj.pk, obj.prefix = token.pk, token.prefix
         messages.warning(
             request,

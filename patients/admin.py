@@ -1,4 +1,7 @@
+from typing import cast
+
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -59,7 +62,7 @@ class PatientAdmin(SimpleHistoryAdmin):
         # Record who entered a medical flag or consent; the inline forms do not show it.
         for instance in formset.save(commit=False):
             if isinstance(instance, MedicalFlag | Consent) and instance.recorded_by_id is None:
-                instance.recorded_by = request.user
+                instance.recorded_by = cast(User, request.user)  # the admin requires a login
             instance.save()
         for obj in formset.deleted_objects:
             obj.delete()

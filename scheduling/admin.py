@@ -70,11 +70,14 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
         return False
 
 
+SESSION_COLUMNS = ("sequence", "kind", "starts_at", "ends_at", "practitioner", "room", "status")
+
+
 class SessionInline(admin.TabularInline):
     model = Session
     extra = 0
-    fields = ["sequence", "kind", "starts_at", "ends_at", "practitioner", "room", "status"]
-    readonly_fields = fields
+    fields = SESSION_COLUMNS
+    readonly_fields = SESSION_COLUMNS
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from clinic.api.errors import no_fit_reason, request_field_names
 from clinic.api.filters import CalendarDayFilter, IdFilter, validate_calendar_day
-from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff
+from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff, acting_user
 from clinic.api.schema import ErrorResponseSerializer
 from clinic.roles import is_staff_member
 from patients.models import Patient
@@ -68,7 +68,7 @@ def person_ref(obj: Patient | Practitioner | Room | None) -> dict[str, Any] | No
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class TimeZoneField(serializers.Field):  # type: ignore[type-arg]
+class TimeZoneField(serializers.Field):
     """The clinic's time zone, named in every schedule response (datetimes carry offsets)."""
 
     def __init__(self) -> None:
@@ -86,7 +86,9 @@ class TimeZoneField(serializers.Field):  # type: ignore[type-arg]
 
 
 class PractitionerSerializer(serializers.ModelSerializer[Practitioner]):
-    treatments = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    treatments: serializers.SlugRelatedField[Treatment] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
 
     class Meta:
         model = Practitioner
@@ -105,7 +107,7 @@ class FreeSlotsQuerySerializer(serializers.Serializer[Any]):
     )
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all(), required=False)
 
-    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+    def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         # "from" and "to" are Python keywords, so they cannot be declared as attributes.
         fields["from"] = serializers.DateField(validators=[validate_calendar_day])
@@ -316,7 +318,7 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
             session=session,
             new_start=body.validated_data["new_start"],
             dry_run=body.validated_data["dry_run"],
-            changed_by=request.user,
+            changed_by=acting_user(request),
         )
         moves: list[Move] = list(result.moves)
         return Response(
@@ -330,7 +332,7 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.session_cancel(
-            session=session, reason=body.validated_data["reason"], cancelled_by=request.user
+            session=session, reason=body.validated_data["reason"], cancelled_by=acting_user(request)
         )
         return self._respond(session)
 
@@ -343,7 +345,7 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
         body.is_valid(raise_exception=True)
         services.session_complete(
             session=session,
-            completed_by=request.user,
+            completed_by=acting_user(request),
             reactions=body.validated_data["reactions"],
             reaction_notes=body.validated_data["reaction_notes"],
         )
@@ -353,7 +355,7 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str | None = None) -> Response:
         session = self.get_object()
-        services.session_mark_no_show(session=session, marked_by=request.user)
+        services.session_mark_no_show(session=session, marked_by=acting_user(request))
         return self._respond(session)
 
 
@@ -579,7 +581,7 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
             plan = services.plan_book(
                 **body.service_arguments(),
                 override_reason=body.validated_data["override_reason"],
-                booked_by=request.user,
+                booked_by=acting_user(request),
             )
         data = PlanSerializer(self.get_queryset().get(pk=plan.pk)).data
         location = request.build_absolute_uri(f"{plan.pk}/")
@@ -603,7 +605,7 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.plan_cancel(
-            plan=plan, reason=body.validated_data["reason"], cancelled_by=request.user
+            plan=plan, reason=body.validated_data["reason"], cancelled_by=acting_user(request)
         )
         return Response(PlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -171,7 +172,7 @@ def plans_visible_to(user: object) -> QuerySet[TreatmentPlan]:
     )
     if is_staff_member(user):
         return plans
-    if getattr(user, "is_authenticated", False):
+    if isinstance(user, User) and user.is_authenticated:
         return plans.filter(patient__user=user)
     return plans.none()
 
@@ -182,7 +183,7 @@ def sessions_visible_to(user: object) -> QuerySet[Session]:
     )
     if is_staff_member(user):
         return sessions
-    if getattr(user, "is_authenticated", False):
+    if isinstance(user, User) and user.is_authenticated:
         return sessions.filter(plan__patient__user=user)
     return sessions.none()
 
@@ -208,6 +209,8 @@ def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentP
     """The logged-in patient and their courses, newest first (3 queries).
 
     Raises Patient.DoesNotExist for a user who is not a patient."""
+    if not isinstance(user, User):
+        raise Patient.DoesNotExist("Only a logged-in user can have a patient record.")
     patient = Patient.objects.get(user=user)
     plans = list(
         patient.plans.select_related("template__treatment", "practitioner")

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -284,31 +285,31 @@ class ProtocolTemplate(models.Model):
         if None not in sessions:
             low, usual, high = sessions
             if low < 1:
-                errors["initial_sessions_min"] = _("A course needs at least one session.")
+                errors["initial_sessions_min"] = gettext("A course needs at least one session.")
             elif low > high:
-                errors["initial_sessions_max"] = _(
+                errors["initial_sessions_max"] = gettext(
                     "The most sessions (%(high)s) cannot be fewer than the fewest (%(low)s)."
                 ) % {"high": high, "low": low}
             elif not low <= usual <= high:
-                errors["initial_sessions_default"] = _(
+                errors["initial_sessions_default"] = gettext(
                     "The usual number of sessions must be between %(low)s and %(high)s."
                 ) % {"low": low, "high": high}
         gaps = (self.interval_days_min, self.interval_days_default, self.interval_days_max)
         if None not in gaps:
             low, usual, high = gaps
             if low < 1:
-                errors["interval_days_min"] = _("Sessions must be at least one day apart.")
+                errors["interval_days_min"] = gettext("Sessions must be at least one day apart.")
             elif low > high:
-                errors["interval_days_max"] = _(
+                errors["interval_days_max"] = gettext(
                     "The longest gap (%(high)s days) cannot be shorter than the shortest "
                     "(%(low)s days)."
                 ) % {"high": high, "low": low}
             elif not low <= usual <= high:
-                errors["interval_days_default"] = _(
+                errors["interval_days_default"] = gettext(
                     "The usual gap must be between %(low)s and %(high)s days."
                 ) % {"low": low, "high": high}
         if self.maintenance_interval_months == 0:
-            errors["maintenance_interval_months"] = _(
+            errors["maintenance_interval_months"] = gettext(
                 "Leave it empty for no maintenance, or give at least one month."
             )
         if errors:

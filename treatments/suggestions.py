@@ -84,4 +84,6 @@ def treatment_suggestions(*, patient: Patient) -> list[Suggestion]:
         "contraindications",
         "protocols__milestones",
     )
-    return rank_treatments(concerns=concerns, flagged_condition_ids=flagged, treatments=treatments)
+    return rank_treatments(
+        concerns=concerns, flagged_condition_ids=flagged, treatments=list(treatments)
+    )

@@ -17,7 +17,7 @@ class ClinicPagination(PageNumberPagination):
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(
             {
-                "count": self.page.paginator.count,
+                "count": self.page.paginator.count if self.page else 0,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "time_zone": settings.TIME_ZONE,

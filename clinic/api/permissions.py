@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
+from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from clinic.roles import is_clinic_admin, is_staff_member
@@ -9,6 +11,14 @@ from clinic.roles import is_clinic_admin, is_staff_member
 if TYPE_CHECKING:  # DRF imports these modules while loading rest_framework.views
     from rest_framework.request import Request
     from rest_framework.views import APIView
+
+
+def acting_user(request: Request) -> User:
+    """The user behind a request that passed the view's permission checks."""
+    user = request.user
+    if not isinstance(user, User):  # permission classes refuse anonymous callers before this
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 class IsStaffMember(BasePermission):

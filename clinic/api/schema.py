@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -21,7 +21,8 @@ class ErrorItemSerializer(serializers.Serializer[Any]):
 
 
 class ErrorResponseSerializer(serializers.Serializer[Any]):
-    errors = ErrorItemSerializer(many=True)
+    # A declared field, not Serializer.errors: DRF's metaclass moves fields off the class.
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]
 
 
 ERRORS = {
@@ -35,7 +36,9 @@ ERRORS = {
 
 
 class ClinicAutoSchema(AutoSchema):
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         # Any operation can meet bad input (a filter or page value), a missing login, a role
         # that may not use it, or something not found (an id, a page past the end).

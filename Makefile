@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv/bin
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: help setup run test lint schema bench
+.PHONY: help setup run test lint schema bench messages
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: setup  ## ruff, mypy (Django and DRF plugins), and migrations in step with
 
 schema: setup  ## regenerate the committed OpenAPI contract after an intended API change
 	$(VENV)/python manage.py spectacular --file clinic/api/openapi.yaml --validate --fail-on-warn
+
+messages: setup  ## bring the Korean/English catalogues in step with the code and compile them
+	@bash scripts/messages
 
 bench: setup  ## performance figures (printed, not asserted)
 	@bash scripts/bench

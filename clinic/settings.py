@@ -119,6 +119,8 @@ USE_I18N = True
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 LANGUAGE_CODE = env.choice("LANGUAGE_CODE", "en", choices=[code for code, _ in LANGUAGES])
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as clinics write them: "Tue 15 Dec 2026, 10:00" / "2026년 12월 15일 (화) 오전 10:00".
+FORMAT_MODULE_PATH = ["clinic.formats"]
 
 # --- Static files ---------------------------------------------------------------------------
 

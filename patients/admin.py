@@ -1,12 +1,21 @@
-from typing import cast
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Consent, MedicalFlag, Patient, PatientConcern
+from patients.services import (
+    patient_check_contact,
+    patient_concerns_set,
+    patient_flags_set,
+    patient_save,
+)
 
 
 class PatientConcernInline(admin.TabularInline):
@@ -16,10 +25,21 @@ class PatientConcernInline(admin.TabularInline):
 
 
 class MedicalFlagInline(admin.TabularInline):
+    """Conditions that apply now. Deleting a row marks the condition resolved (the patient
+    service keeps it in the record, with who and when, in the history)."""
+
     model = MedicalFlag
     extra = 0
-    fields = ["condition", "note", "resolved_at", "recorded_at", "recorded_by"]
+    fields = ["condition", "note", "recorded_at", "recorded_by"]
     readonly_fields = ["recorded_at", "recorded_by"]
+    verbose_name_plural = _("medical flags that apply now (delete = no longer applies)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MedicalFlag]:
+        return super().get_queryset(request).filter(resolved_at__isnull=True)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # "Delete" here resolves the flag, which is a change, not a deletion.
+        return self.has_change_permission(request, obj)
 
 
 class ConsentInline(admin.TabularInline):
@@ -29,8 +49,36 @@ class ConsentInline(admin.TabularInline):
     readonly_fields = ["recorded_by"]
 
 
+class PatientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "family_name",
+            "given_name",
+            "date_of_birth",
+            "user",
+            "phone",
+            "email",
+            "preferred_language",
+            "reminder_channel",
+            "notes",
+        ]
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # the form's values are on the instance from here on
+        # The patient service's rule, asked early so the admin shows it beside the fields.
+        try:
+            patient_check_contact(self.instance)
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
 @admin.register(Patient)
 class PatientAdmin(SimpleHistoryAdmin):
+    """Saves go through the patient service, so its rules hold here as in the pages and API:
+    contact details unique, flags resolved rather than deleted, who changed what recorded."""
+
+    form = PatientAdminForm
     list_display = [
         "full_name",
         "date_of_birth",
@@ -58,12 +106,47 @@ class PatientAdmin(SimpleHistoryAdmin):
     def has_login(self, obj: Patient) -> bool:
         return obj.user_id is not None
 
-    def save_formset(self, request: HttpRequest, form, formset, change) -> None:  # type: ignore[no-untyped-def]
-        # Record who entered a medical flag or consent; the inline forms do not show it.
-        for instance in formset.save(commit=False):
-            if isinstance(instance, MedicalFlag | Consent) and instance.recorded_by_id is None:
-                instance.recorded_by = cast(User, request.user)  # the admin requires a login
-            instance.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        # The form has already applied its values to ``obj``.
+        patient_save(patient=obj, fields={}, changed_by=cast(User, request.user))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        user = cast(User, request.user)  # the admin requires a login
+        kept = [
+            f.cleaned_data
+            for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        patient = form.instance
+        if formset.model is MedicalFlag:
+            patient_flags_set(
+                patient=patient,
+                flags=[(data["condition"], data.get("note", "")) for data in kept],
+                changed_by=user,
+            )
+        elif formset.model is PatientConcern:
+            patient_concerns_set(
+                patient=patient,
+                concerns=[
+                    {
+                        "concern": data["concern"],
+                        "area": data["area"],
+                        "severity": data["severity"],
+                        "note": data.get("note", ""),
+                    }
+                    for data in kept
+                ],
+            )
+        if formset.model in (MedicalFlag, PatientConcern):
+            # The admin's change message reads these; the service did the saving.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
+        else:
+            # Consents: record who entered them; the inline form does not show it.
+            for instance in formset.save(commit=False):
+                if isinstance(instance, Consent) and instance.recorded_by_id is None:
+                    instance.recorded_by = user
+                instance.save()
+            for obj in formset.deleted_objects:
+                obj.delete()
+            formset.save_m2m()

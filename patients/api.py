@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from clinic.api.permissions import IsStaffMember
 from patients.models import MedicalFlag, Patient, PatientConcern
+from patients.selectors import patient_search, patients_with_record
 from patients.services import patient_save
 from treatments.models import Contraindication, SkinConcern
 
@@ -68,18 +72,6 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
     def get_has_login(self, patient: Patient) -> bool:
         return patient.user_id is not None
 
-    def validate_concerns(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        keys = [(item["concern"].slug, item.get("area", "full_face")) for item in value]
-        if len(keys) != len(set(keys)):
-            raise serializers.ValidationError("A concern is listed twice for the same area.")
-        return value
-
-    def validate_medical_flags(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        slugs = [item["condition"].slug for item in value]
-        if len(slugs) != len(set(slugs)):
-            raise serializers.ValidationError("A condition is listed twice.")
-        return value
-
     def save(self, **kwargs: Any) -> Patient:
         data = dict(self.validated_data)
         concerns = data.pop("concerns", None)
@@ -104,21 +96,8 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
             flags=None if flags is None else [(f["condition"], f.get("note", "")) for f in flags],
         )
         # Re-read with the prefetches the response needs.
-        self.instance = patient_queryset().get(pk=self.instance.pk)
+        self.instance = patients_with_record().get(pk=self.instance.pk)
         return self.instance
-
-
-def patient_queryset() -> QuerySet[Patient]:
-    return Patient.objects.prefetch_related(
-        Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
-        Prefetch(
-            "medical_flags",
-            queryset=MedicalFlag.objects.filter(resolved_at__isnull=True).select_related(
-                "condition"
-            ),
-            to_attr="open_flags",
-        ),
-    )
 
 
 class PatientViewSet(
@@ -128,16 +107,27 @@ class PatientViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet[Patient],
 ):
-    """Patients (staff only). ``search`` matches names, phone and email. Patients are not
-    deleted through the API: their treatment history must stay."""
+    """Patients (staff only). ``search`` matches names (either order), phone and email, every
+    word. Patients are not deleted through the API: their treatment history must stay."""
 
     lookup_value_regex = "[0-9]+"
     serializer_class = PatientSerializer
     permission_classes = [IsStaffMember]
-    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
-    search_fields = ["family_name", "given_name", "phone", "email"]
+    filter_backends = [filters.OrderingFilter]
     ordering_fields = ["family_name", "created_at"]
     ordering = ["family_name", "given_name", "pk"]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, description="Words found in name, phone or email")
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Patient]:
-        return patient_queryset()
+        patients = patients_with_record()
+        if self.action == "list":
+            found = patient_search(query=self.request.query_params.get("search", ""))
+            patients = patients.filter(pk__in=found.values("pk"))
+        return patients

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Concat, Lower, Replace
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clinic.formatting import format_day, local_day
 from treatments.models import Contraindication, SkinConcern, Treatment
 
 
@@ -20,6 +22,14 @@ class Language(models.TextChoices):
 class ReminderChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("Text message")
+
+
+def _digits(phone: F) -> Func:
+    """The digits of a phone number as written: "+82 10-1234-5678" → "821012345678"."""
+    expression: Func | F = phone
+    for character in ("+", "-", " ", "(", ")", "."):
+        expression = Replace(expression, Value(character), Value(""))
+    return expression  # type: ignore[return-value]
 
 
 class Patient(models.Model):
@@ -48,8 +58,35 @@ class Patient(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by the database, for search and duplicate checks: the phone number's digits, and one
+    # lower-case text with the name written both ways round (이지우, "ji-woo lee"), the digits
+    # and the email. A trigram index serves "contains" searches on PostgreSQL.
+    phone_digits = models.GeneratedField(
+        expression=_digits(F("phone")),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+    )
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                F("family_name"),
+                F("given_name"),
+                Value(" "),
+                F("given_name"),
+                Value(" "),
+                F("family_name"),
+                Value(" "),
+                _digits(F("phone")),
+                Value(" "),
+                F("email"),
+                output_field=models.CharField(),
+            )
+        ),
+        output_field=models.CharField(max_length=400),
+        db_persist=True,
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["phone_digits", "search_text"])
 
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
@@ -209,4 +246,4 @@ class Consent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.given_at:%Y-%m-%d})"
+        return f"{self.get_kind_display()} ({format_day(local_day(self.given_at))})"

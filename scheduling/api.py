@@ -3,6 +3,7 @@ services and selectors, which hold every rule."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +32,7 @@ from clinic.api.schema import ErrorResponseSerializer
 from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling import services
+from scheduling.explain import explain_no_fit
 from scheduling.models import (
     PlanStatus,
     Practitioner,
@@ -40,15 +43,20 @@ from scheduling.models import (
     SessionStatus,
     TreatmentPlan,
 )
-from scheduling.patient_view import plan_for_patient
 from scheduling.planner import Move
+from scheduling.presenters import (
+    PlanView,
+    patient_course,
+    plan_view,
+    ref,
+    staff_plan_view,
+)
 from scheduling.selectors import (
-    day_bounds,
     free_slots,
     patient_schedule_for_user,
-    plan_progress,
     plans_visible_to,
     sessions_visible_to,
+    starting_on_days,
 )
 from treatments.models import ProtocolTemplate, Treatment
 
@@ -58,13 +66,6 @@ from treatments.models import ProtocolTemplate, Treatment
 class RefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
-
-
-def person_ref(obj: Patient | Practitioner | Room | None) -> dict[str, Any] | None:
-    if obj is None:
-        return None
-    name = obj.display_name if isinstance(obj, Practitioner) else str(obj)
-    return {"id": obj.pk, "name": name}
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -147,10 +148,6 @@ class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
         query = FreeSlotsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        # Offer only slots a booking would accept.
-        services.check_bookable(
-            treatment=params["treatment"], practitioner=practitioner, room=params.get("room")
-        )
         slots = free_slots(
             practitioner=practitioner,
             treatment=params["treatment"],
@@ -161,7 +158,7 @@ class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
         return Response(
             FreeSlotsSerializer(
                 {
-                    "practitioner": person_ref(practitioner),
+                    "practitioner": ref(practitioner),
                     "treatment": params["treatment"].slug,
                     "slots": slots,
                 }
@@ -211,16 +208,16 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
         read_only_fields = fields
 
     @extend_schema_field(RefSerializer)
-    def get_patient(self, session: Session) -> dict[str, Any] | None:
-        return person_ref(session.plan.patient)
+    def get_patient(self, session: Session) -> dict[str, Any]:
+        return asdict(ref(session.plan.patient))
 
     @extend_schema_field(RefSerializer)
-    def get_practitioner(self, session: Session) -> dict[str, Any] | None:
-        return person_ref(session.practitioner)
+    def get_practitioner(self, session: Session) -> dict[str, Any]:
+        return asdict(ref(session.practitioner))
 
     @extend_schema_field(RefSerializer(allow_null=True))
     def get_room(self, session: Session) -> dict[str, Any] | None:
-        return person_ref(session.room)
+        return asdict(ref(session.room)) if session.room else None
 
 
 class LocalDateRangeFilterSet(django_filters.FilterSet):
@@ -232,10 +229,10 @@ class LocalDateRangeFilterSet(django_filters.FilterSet):
     )
 
     def filter_date_from(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
-        return queryset.filter(starts_at__gte=day_bounds(value, value)[0])
+        return starting_on_days(queryset, first_day=value)
 
     def filter_date_to(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
-        return queryset.filter(starts_at__lt=day_bounds(value, value)[1])
+        return starting_on_days(queryset, last_day=value)
 
 
 class SessionFilter(LocalDateRangeFilterSet):
@@ -367,96 +364,56 @@ class ProgressSerializer(serializers.Serializer[Any]):
     total = serializers.IntegerField()
 
 
-class PlanSessionSerializer(serializers.ModelSerializer[Session]):
-    practitioner = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Session
-        fields = ["id", "sequence", "kind", "starts_at", "ends_at", "status", "practitioner"]
-        read_only_fields = fields
-
-    @extend_schema_field(RefSerializer)
-    def get_practitioner(self, session: Session) -> dict[str, Any] | None:
-        return person_ref(session.practitioner)
+class PlanSessionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=SessionKind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=SessionStatus.choices)
+    practitioner = RefSerializer()
 
 
-class PlanSerializer(serializers.ModelSerializer[TreatmentPlan]):
-    patient = serializers.SerializerMethodField()
-    treatment = serializers.CharField(source="template.treatment.slug", read_only=True)
-    protocol = serializers.SerializerMethodField()
-    practitioner = serializers.SerializerMethodField()
-    room = serializers.SerializerMethodField()
-    booked_by = serializers.CharField(source="booked_by.username", read_only=True)
-    progress = serializers.SerializerMethodField()
-    sessions = PlanSessionSerializer(many=True, read_only=True)
+class PatientPlanSerializer(serializers.Serializer[Any]):
+    """A plan as its patient sees it (``presenters.PlanView``): without staff notes, override
+    details or who booked it."""
+
+    id = serializers.IntegerField()
+    patient = RefSerializer()
+    treatment = serializers.CharField()
+    protocol = RefSerializer()
+    practitioner = RefSerializer()
+    room = RefSerializer(allow_null=True)
+    status = serializers.ChoiceField(choices=PlanStatus.choices)
+    session_count = serializers.IntegerField()
+    interval_days = serializers.IntegerField()
+    first_session_at = serializers.DateTimeField()
     time_zone = TimeZoneField()
+    booked_at = serializers.DateTimeField()
+    maintenance_due_on = serializers.DateField(allow_null=True)
+    progress = ProgressSerializer()
+    sessions = PlanSessionSerializer(many=True)
 
-    class Meta:
-        model = TreatmentPlan
-        fields = [
-            "id",
-            "patient",
-            "treatment",
-            "protocol",
-            "practitioner",
-            "room",
-            "status",
-            "session_count",
-            "interval_days",
-            "first_session_at",
-            "time_zone",
-            "booked_at",
-            "booked_by",
-            "overridden_conditions",
-            "override_reason",
-            "attention_reason",
-            "schedule_notes",
-            "maintenance_due_on",
-            "progress",
-            "sessions",
-        ]
-        read_only_fields = fields
+    def to_representation(self, instance: Any) -> Any:
+        if isinstance(instance, TreatmentPlan):
+            instance = self.present(instance)
+        return super().to_representation(instance)
 
-    @extend_schema_field(RefSerializer)
-    def get_patient(self, plan: TreatmentPlan) -> dict[str, Any] | None:
-        return person_ref(plan.patient)
-
-    @extend_schema_field(RefSerializer)
-    def get_protocol(self, plan: TreatmentPlan) -> dict[str, Any]:
-        return {"id": plan.template_id, "name": plan.template.name}
-
-    @extend_schema_field(RefSerializer)
-    def get_practitioner(self, plan: TreatmentPlan) -> dict[str, Any] | None:
-        return person_ref(plan.practitioner)
-
-    @extend_schema_field(RefSerializer(allow_null=True))
-    def get_room(self, plan: TreatmentPlan) -> dict[str, Any] | None:
-        return person_ref(plan.room)
-
-    @extend_schema_field(ProgressSerializer)
-    def get_progress(self, plan: TreatmentPlan) -> dict[str, int]:
-        progress = plan_progress(plan)
-        return {"completed": progress.completed, "total": progress.total}
+    def present(self, plan: TreatmentPlan) -> PlanView:
+        return plan_view(plan, user=None)
 
 
-class PatientPlanSerializer(PlanSerializer):
-    """A plan as its patient sees it: without staff-internal notes, override details or who
-    booked it."""
+class PlanSerializer(PatientPlanSerializer):
+    """A plan as staff see it (``presenters.StaffPlanView``)."""
 
-    class Meta(PlanSerializer.Meta):
-        fields = [
-            name
-            for name in PlanSerializer.Meta.fields
-            if name
-            not in {
-                "booked_by",
-                "overridden_conditions",
-                "override_reason",
-                "attention_reason",
-                "schedule_notes",
-            }
-        ]
-        read_only_fields = fields
+    booked_by = serializers.CharField()
+    overridden_conditions = serializers.CharField()
+    override_reason = serializers.CharField()
+    attention_reason = serializers.CharField()
+    schedule_notes = serializers.CharField()
+
+    def present(self, plan: TreatmentPlan) -> PlanView:
+        return staff_plan_view(plan)
 
 
 class PlanRequestSerializer(serializers.Serializer[Any]):
@@ -568,7 +525,7 @@ class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Treatme
     def get_queryset(self) -> QuerySet[TreatmentPlan]:
         return plans_visible_to(self.request.user).order_by("-booked_at", "-pk")
 
-    def get_serializer_class(self) -> type[PlanSerializer]:
+    def get_serializer_class(self) -> type[PatientPlanSerializer]:
         if is_staff_member(self.request.user):
             return PlanSerializer
         return PatientPlanSerializer
@@ -616,7 +573,9 @@ def _preview_data(preview: services.PlanPreview) -> dict[str, Any]:
         "fits": preview.fits,
         "rules": preview.rules,
         "proposal": preview.proposal,
-        "no_fit": None if no_fit is None else {"message": no_fit.message, **no_fit_reason(no_fit)},
+        "no_fit": (
+            None if no_fit is None else {"message": explain_no_fit(no_fit), **no_fit_reason(no_fit)}
+        ),
         "contraindications": preview.contraindications,
     }
 
@@ -636,24 +595,16 @@ class AftercareSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
 
 
-class MySessionSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    sequence = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=SessionKind.choices)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=SessionStatus.choices)
-    practitioner = RefSerializer()
-
-
 class MyPlanSerializer(serializers.Serializer[Any]):
+    """One course as ``presenters.PatientCourse`` shows it."""
+
     id = serializers.IntegerField()
     treatment = serializers.CharField()
     treatment_name = serializers.CharField()
     status = serializers.ChoiceField(choices=PlanStatus.choices)
     progress = ProgressSerializer()
-    next_session = MySessionSerializer(allow_null=True)
-    sessions = MySessionSerializer(many=True)
+    next_session = PlanSessionSerializer(allow_null=True)
+    sessions = PlanSessionSerializer(many=True)
     next_maintenance_on = serializers.DateField(allow_null=True)
     milestones = MilestoneViewSerializer(many=True)
     aftercare = AftercareSerializer(allow_null=True)
@@ -671,11 +622,13 @@ class MyScheduleView(APIView):
 
     @extend_schema(responses=MyScheduleSerializer)
     def get(self, request: Request) -> Response:
-        # A user without a patient record gets Patient.DoesNotExist: the error handler's 404.
-        patient, plans = patient_schedule_for_user(user=request.user)
+        schedule = patient_schedule_for_user(user=request.user)
+        if schedule is None:
+            raise NotFound()
+        patient, plans = schedule
         language = patient.preferred_language
         data = {
             "patient": {"id": patient.pk, "name": patient.full_name},
-            "plans": [plan_for_patient(plan, language) for plan in plans],
+            "plans": [patient_course(plan, language=language) for plan in plans],
         }
         return Response(MyScheduleSerializer(data).data)

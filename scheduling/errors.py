@@ -1,10 +1,12 @@
 """Errors the scheduling services raise besides Django's ValidationError (bad input).
 
-Both mean "nothing was changed". The API answers them with 409; pages show the message.
+Both mean "nothing was changed". The API answers them with 409; pages show the message. Messages
+are written in the active language when the error is raised.
 """
 
 from __future__ import annotations
 
+from scheduling.explain import explain_no_fit
 from scheduling.planner import NoFit
 
 
@@ -28,5 +30,5 @@ class ProtocolViolationError(SchedulingConflictError):
     code = "protocol_violation"
 
     def __init__(self, no_fit: NoFit) -> None:
-        super().__init__(no_fit.message)
+        super().__init__(explain_no_fit(no_fit))
         self.no_fit = no_fit

@@ -12,9 +12,11 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clinic.formatting import format_day, format_when, local_day
 from patients.models import Patient, ReminderChannel
 from treatments.models import INTERVAL_DAYS_RANGE, SESSION_COUNT_RANGE, ProtocolTemplate, Treatment
 
@@ -205,7 +207,11 @@ class TreatmentPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.template.treatment} for {self.patient}"
+        # Own fields only: lists and history pages print many plans without joining.
+        return gettext("Course %(number)s, booked %(day)s") % {
+            "number": self.pk,
+            "day": format_day(local_day(self.booked_at)) if self.booked_at else "—",
+        }
 
 
 class SessionKind(models.TextChoices):
@@ -309,7 +315,11 @@ class Session(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} #{self.sequence} at {self.starts_at:%Y-%m-%d %H:%M}"
+        return gettext("Session %(number)s of course %(course)s, %(when)s") % {
+            "number": self.sequence,
+            "course": self.plan_id,
+            "when": format_when(self.starts_at),
+        }
 
 
 class ReminderKind(models.TextChoices):
@@ -415,4 +425,8 @@ class Reminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.plan.patient} at {self.due_at:%Y-%m-%d %H:%M}"
+        return gettext("%(kind)s for course %(course)s, due %(when)s") % {
+            "kind": self.get_kind_display(),
+            "course": self.plan_id,
+            "when": format_when(self.due_at),
+        }

@@ -218,9 +218,21 @@ class ProposedSession:
         return self.starts_at.astimezone(UTC) != self.preferred_at.astimezone(UTC)
 
 
+class Obstacle:
+    """What, besides a full window, stopped a session being placed where it was asked for."""
+
+    OUTSIDE_WINDOW = "outside_window"  # the asked-for day breaks the interval after the previous
+    CLOSED_TIME = "closed_time"  # outside opening hours or on a closed day
+    TAKEN = "taken"  # the practitioner or room is booked then
+    ALREADY_TOOK_PLACE = "already_took_place"  # a later session that must move has taken place
+
+
 @dataclass(frozen=True)
 class NoFit:
-    """Why a session could not be placed: which one, in which window, and what was in the way."""
+    """Why a session could not be placed: which one, in which window, and what was in the way.
+
+    Facts only; :func:`scheduling.explain.explain_no_fit` says it in words.
+    """
 
     sequence: int
     window_first_day: date
@@ -228,56 +240,12 @@ class NoFit:
     preferred_at: datetime
     closed_days: tuple[tuple[date, str], ...] = ()
     busy: tuple[Interval, ...] = ()
-    detail: str = ""
+    obstacle: str = ""  # an Obstacle, or "" when the window is simply full or closed
     days_without_hours: tuple[date, ...] = ()
-
-    @property
-    def message(self) -> str:
-        if self.window_first_day == self.window_last_day:
-            where = f"on {self.window_first_day:%Y-%m-%d}"
-        else:
-            where = f"between {self.window_first_day:%Y-%m-%d} and {self.window_last_day:%Y-%m-%d}"
-        parts = [f"Session {self.sequence} cannot be placed {where}"]
-        if self.detail:
-            parts.append(self.detail)
-        if self.closed_days:
-            parts.append(f"the clinic is closed {_day_ranges(self.closed_days)}")
-        if self.detail:  # the reason that matters; weekly hours and booking counts are noise
-            return "; ".join(parts) + "."
-        if self.days_without_hours:
-            names = sorted({day.weekday() for day in self.days_without_hours})
-            parts.append(
-                f"the clinic does not open on {', '.join(WEEKDAY_NAMES[n] for n in names)}"
-            )
-        if self.busy:
-            parts.append(f"{len(self.busy)} booking(s) take up the hours it is open")
-        return "; ".join(parts) + "."
-
-
-WEEKDAY_NAMES = (
-    "Mondays",
-    "Tuesdays",
-    "Wednesdays",
-    "Thursdays",
-    "Fridays",
-    "Saturdays",
-    "Sundays",
-)
-
-
-def _day_ranges(closed_days: Sequence[tuple[date, str]]) -> str:
-    """'on 2026-03-12 to 2026-03-19 (renovation), 2026-03-25' from day-by-day closures."""
-    runs: list[tuple[date, date, str]] = []
-    for day, reason in closed_days:
-        if runs and runs[-1][2] == reason and day - runs[-1][1] == timedelta(days=1):
-            runs[-1] = (runs[-1][0], day, reason)
-        else:
-            runs.append((day, day, reason))
-    texts = []
-    for first, last, reason in runs:
-        text = f"{first:%Y-%m-%d}" + ("" if first == last else f" to {last:%Y-%m-%d}")
-        texts.append(f"{text} ({reason})" if reason else text)
-    return "on " + ", ".join(texts)
+    # For Obstacle.OUTSIDE_WINDOW: the session the interval counts from, and the protocol's range.
+    previous_sequence: int | None = None
+    previous_day: date | None = None
+    interval_days: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -327,7 +295,15 @@ class SlotSearch:
             offset += self.step
 
     def no_fit(
-        self, sequence: int, preferred: datetime, first_day: date, last_day: date, detail: str = ""
+        self,
+        sequence: int,
+        preferred: datetime,
+        first_day: date,
+        last_day: date,
+        obstacle: str = "",
+        *,
+        previous: tuple[int, date] | None = None,
+        interval_days: tuple[int, int] | None = None,
     ) -> NoFit:
         calendar = self.calendar
         closed, without_hours = [], []
@@ -346,8 +322,11 @@ class SlotSearch:
             preferred_at=preferred,
             closed_days=tuple(closed),
             busy=tuple(self.busy.within(window_start, window_end)),
-            detail=detail,
+            obstacle=obstacle,
             days_without_hours=tuple(without_hours),
+            previous_sequence=previous[0] if previous else None,
+            previous_day=previous[1] if previous else None,
+            interval_days=interval_days,
         )
 
 
@@ -458,19 +437,16 @@ def reschedule_cascade(
                 new_start,
                 first_day,
                 last_day,
-                detail=(
-                    f"it must be {rules.interval_days_min}–{rules.interval_days_max} days after "
-                    f"session {ordered[index - 1].sequence} ({previous_day:%Y-%m-%d})"
-                ),
+                Obstacle.OUTSIDE_WINDOW,
+                previous=(ordered[index - 1].sequence, previous_day),
+                interval_days=(rules.interval_days_min, rules.interval_days_max),
             )
     if not search.usable(new_start, first_day, last_day):
         end = _plus(new_start, search.duration)
-        reason = (
-            "that time is outside opening hours or on a closed day"
-            if not search.calendar.fits(new_start, end)
-            else "the practitioner or room is already booked then"
+        obstacle = (
+            Obstacle.CLOSED_TIME if not search.calendar.fits(new_start, end) else Obstacle.TAKEN
         )
-        return search.no_fit(sequence, new_start, new_day, new_day, detail=reason)
+        return search.no_fit(sequence, new_start, new_day, new_day, obstacle)
 
     moves = [Move(sequence, target.starts_at, new_start, _plus(new_start, search.duration))]
     previous_start = new_start
@@ -486,7 +462,7 @@ def reschedule_cascade(
                 later.starts_at,
                 first_day,
                 last_day,
-                detail=f"session {later.sequence} has already taken place",
+                Obstacle.ALREADY_TOOK_PLACE,
             )
         local_later = later.starts_at.astimezone(tz)
         day = min(max(local_later.date(), first_day), last_day)

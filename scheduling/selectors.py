@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.roles import is_staff_member
 from patients.models import Patient
@@ -132,6 +133,29 @@ def slot_search(
     )
 
 
+def check_bookable(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
+    """The practitioner takes bookings and performs the treatment, and the room is in use; field
+    errors otherwise. Booking and free-slot search both ask, so they never disagree (1 query)."""
+    errors: dict[str, ValidationError] = {}
+    if not practitioner.is_active:
+        errors["practitioner"] = ValidationError(
+            gettext("%(practitioner)s is not taking bookings.") % {"practitioner": practitioner},
+            code="practitioner_inactive",
+        )
+    elif not practitioner.treatments.filter(pk=treatment.pk).exists():
+        errors["practitioner"] = ValidationError(
+            gettext("%(practitioner)s does not perform %(treatment)s.")
+            % {"practitioner": practitioner, "treatment": treatment.display_name},
+            code="not_performed",
+        )
+    if room is not None and not room.is_active:
+        errors["room"] = ValidationError(
+            gettext("%(room)s is not in use.") % {"room": room}, code="room_inactive"
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
 def free_slots(
     *,
     practitioner: Practitioner,
@@ -140,14 +164,28 @@ def free_slots(
     last_day: date,
     room: Room | None = None,
 ) -> list[datetime]:
-    """Start times at which the treatment fits for the practitioner (and room): inside opening
-    hours, outside closures, clear of every session that holds the time. At most 3 queries."""
+    """Start times at which a booking of the treatment would be accepted for the practitioner
+    (and room): bookable at all, inside opening hours, outside closures, clear of every session
+    that holds the time. At most 4 queries."""
     if last_day < first_day:
-        raise ValidationError({"to": "The end of the range is before its start."})
+        raise ValidationError(
+            {
+                "to": ValidationError(
+                    gettext("The end of the range is before its start."), code="invalid"
+                )
+            }
+        )
     if (last_day - first_day).days + 1 > MAX_FREE_SLOT_DAYS:
         raise ValidationError(
-            {"to": f"Search at most {MAX_FREE_SLOT_DAYS} days (8 weeks) at a time."}
+            {
+                "to": ValidationError(
+                    gettext("Search at most %(days)s days (8 weeks) at a time.")
+                    % {"days": MAX_FREE_SLOT_DAYS},
+                    code="too_long",
+                )
+            }
         )
+    check_bookable(treatment=treatment, practitioner=practitioner, room=room)
     search = slot_search(
         practitioner_id=practitioner.pk,
         room_id=room.pk if room else None,
@@ -188,6 +226,26 @@ def sessions_visible_to(user: object) -> QuerySet[Session]:
     return sessions.none()
 
 
+def starting_on_days(
+    sessions: QuerySet[Session], *, first_day: date | None = None, last_day: date | None = None
+) -> QuerySet[Session]:
+    """Narrow sessions to those starting on the clinic's local days ``first_day`` to
+    ``last_day`` (either end open): local days become the instants where they begin and end."""
+    if first_day is not None:
+        sessions = sessions.filter(starts_at__gte=day_bounds(first_day, first_day)[0])
+    if last_day is not None:
+        sessions = sessions.filter(starts_at__lt=day_bounds(last_day, last_day)[1])
+    return sessions
+
+
+def sessions_between(*, user: object, first_day: date, last_day: date) -> QuerySet[Session]:
+    """The sessions the user may see that start on local days ``first_day``–``last_day``, in
+    time order, with what a calendar or list shows of them loaded (1 query)."""
+    return starting_on_days(
+        sessions_visible_to(user), first_day=first_day, last_day=last_day
+    ).order_by("starts_at", "pk")
+
+
 @dataclass(frozen=True)
 class Progress:
     completed: int
@@ -205,13 +263,14 @@ def plan_progress(plan: TreatmentPlan) -> Progress:
     return Progress(completed=done, total=len(initial))
 
 
-def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]]:
-    """The logged-in patient and their courses, newest first (3 queries).
-
-    Raises Patient.DoesNotExist for a user who is not a patient."""
+def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]] | None:
+    """The logged-in patient and their courses, newest first (3 queries); None for a user who
+    has no patient record."""
     if not isinstance(user, User):
-        raise Patient.DoesNotExist("Only a logged-in user can have a patient record.")
-    patient = Patient.objects.get(user=user)
+        return None
+    patient = Patient.objects.filter(user=user).first()
+    if patient is None:
+        return None
     plans = list(
         patient.plans.select_related("template__treatment", "practitioner")
         .prefetch_related(

@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from simple_history.utils import bulk_create_with_history
 
+from clinic.formatting import format_time, format_when
 from patients.models import Patient
 from patients.selectors import patient_contraindications
 from scheduling.errors import BookingConflictError, ProtocolViolationError
-from scheduling.messages import format_when
+from scheduling.explain import explain_no_fit
 from scheduling.models import (
     PlanStatus,
     Practitioner,
@@ -58,7 +61,7 @@ from scheduling.reminders import (
     reminders_create_for_sessions,
     reminders_rearm_maintenance,
 )
-from scheduling.selectors import clinic_tz, slot_search
+from scheduling.selectors import check_bookable, clinic_tz, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
 # How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
@@ -74,22 +77,46 @@ OPEN_PLAN_STATUSES = (
 # --- Validation helpers ---------------------------------------------------------------------
 
 
+def _error(message: str, code: str) -> ValidationError:
+    return ValidationError(message, code=code)
+
+
+def _invalid(field: str, message: str, code: str) -> ValidationError:
+    """A field error with a code for API clients and a message for people."""
+    return ValidationError({field: _error(message, code)})
+
+
+def _status(obj: TreatmentPlan | Session) -> str:
+    """The status as it reads inside a sentence ("a completed session")."""
+    return str(obj.get_status_display()).lower()
+
+
 def course_rules(
     *, template: ProtocolTemplate, session_count: int | None, interval_days: int | None
 ) -> ProtocolRules:
     """The protocol rules for a course, or field errors when the choice is outside the template."""
-    errors: dict[str, str] = {}
+    errors: dict[str, ValidationError] = {}
     count = template.initial_sessions_default if session_count is None else session_count
     interval = template.interval_days_default if interval_days is None else interval_days
     if not template.treatment.is_active:
-        errors["template"] = f"{template.treatment} is no longer offered."
+        errors["template"] = _error(
+            gettext("%(treatment)s is no longer offered.")
+            % {"treatment": template.treatment.display_name},
+            "treatment_inactive",
+        )
     low, high = template.initial_sessions_min, template.initial_sessions_max
     if not low <= count <= high:
-        errors["session_count"] = f"{template} takes {low}–{high} sessions, not {count}."
+        errors["session_count"] = _error(
+            gettext("This protocol takes %(low)s–%(high)s sessions, not %(count)s.")
+            % {"low": low, "high": high, "count": count},
+            "out_of_range",
+        )
     low, high = template.interval_days_min, template.interval_days_max
     if not low <= interval <= high:
-        errors["interval_days"] = (
-            f"Sessions of {template} must be {low}–{high} days apart, not {interval}."
+        errors["interval_days"] = _error(
+            gettext("Sessions of this protocol must be %(low)s–%(high)s days apart, not %(days)s.")
+            % {"low": low, "high": high, "days": interval},
+            "out_of_range",
         )
     if errors:
         raise ValidationError(errors)
@@ -102,27 +129,17 @@ def course_rules(
     )
 
 
-def check_bookable(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
-    """The practitioner takes bookings and performs the treatment; the room is in use."""
-    errors: dict[str, str] = {}
-    if not practitioner.is_active:
-        errors["practitioner"] = f"{practitioner} is not taking bookings."
-    elif not practitioner.treatments.filter(pk=treatment.pk).exists():
-        errors["practitioner"] = f"{practitioner} does not perform {treatment}."
-    if room is not None and not room.is_active:
-        errors["room"] = f"{room} is not in use."
-    if errors:
-        raise ValidationError(errors)
-
-
 def _check_future(moment: datetime, *, field: str, now: datetime) -> None:
     if timezone.is_naive(moment):
-        raise ValidationError({field: "Give the time with its time zone."})
+        raise _invalid(field, gettext("Give the time with its time zone."), "naive_time")
     if moment <= now:
-        raise ValidationError({field: "The time must be in the future."})
+        raise _invalid(field, gettext("The time must be in the future."), "in_the_past")
     if moment > now + BOOKING_HORIZON:
-        raise ValidationError(
-            {field: f"Bookings can be made at most {BOOKING_HORIZON.days} days ahead."}
+        raise _invalid(
+            field,
+            gettext("Bookings can be made at most %(days)s days ahead.")
+            % {"days": BOOKING_HORIZON.days},
+            "too_far_ahead",
         )
 
 
@@ -164,8 +181,8 @@ def _save_session(session: Session, *, update_fields: list[str] | None = None) -
     except IntegrityError as error:
         if "overlap" in str(error):
             raise BookingConflictError(
-                f"{session.practitioner} or the room is already booked at "
-                f"{format_when(session.starts_at, 'en')}."
+                gettext("%(practitioner)s or the room is already booked at %(when)s.")
+                % {"practitioner": session.practitioner, "when": format_when(session.starts_at)}
             ) from error
         raise
 
@@ -279,14 +296,18 @@ def plan_book(
     override_reason = override_reason.strip()
     conditions = ", ".join(c.name for c in preview.contraindications)
     if conditions and not override_reason:
-        raise ValidationError(
-            {
-                "override_reason": ValidationError(
-                    f"{patient} has a recorded contraindication for {template.treatment}: "
-                    f"{conditions}. Give a reason to book anyway.",
-                    code="contraindicated",
-                )
-            }
+        raise _invalid(
+            "override_reason",
+            gettext(
+                "%(patient)s has a recorded contraindication for %(treatment)s: %(conditions)s. "
+                "Give a reason to book anyway."
+            )
+            % {
+                "patient": patient,
+                "treatment": template.treatment.display_name,
+                "conditions": gettext(", ").join(c.display_name for c in preview.contraindications),
+            },
+            "contraindicated",
         )
     if preview.no_fit is not None:
         raise ProtocolViolationError(preview.no_fit)
@@ -341,9 +362,11 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
             return plan
         _lock_resources(practitioner_ids=[plan.practitioner_id], room_ids=[plan.room_id])
         if plan.first_session_at <= now:
-            return _needs_attention(
-                plan, "The wished first session time passed before the course was scheduled."
-            )
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = gettext(
+                    "The wished first session time passed before the course was scheduled."
+                )
+            return _needs_attention(plan, reason)
         rules = plan_rules(plan)
         search = _course_search(
             rules=rules,
@@ -355,7 +378,8 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
         )
         result = propose_course(rules=rules, first_start=plan.first_session_at, search=search)
         if isinstance(result, NoFit):
-            return _needs_attention(plan, result.message)
+            with translation.override(settings.LANGUAGE_CODE):
+                return _needs_attention(plan, explain_no_fit(result))
         sessions = bulk_create_with_history(
             [
                 Session(
@@ -374,11 +398,19 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
             default_change_reason="scheduled",
         )
         plan.status = PlanStatus.ACTIVE
-        plan.schedule_notes = "\n".join(
-            f"Session {s.sequence} moved from {format_when(s.preferred_at, 'en')} to "
-            f"{format_when(s.starts_at, 'en')}: the preferred slot was taken."
-            for s in result.moved
-        )
+        with translation.override(settings.LANGUAGE_CODE):
+            plan.schedule_notes = "\n".join(
+                gettext(
+                    "Session %(number)s moved from %(wished)s to %(when)s: the preferred slot "
+                    "was taken."
+                )
+                % {
+                    "number": s.sequence,
+                    "wished": format_when(s.preferred_at),
+                    "when": format_when(s.starts_at),
+                }
+                for s in result.moved
+            )
         plan.save(update_fields=["status", "schedule_notes", "updated_at"])
         reminders_create_for_sessions(plan=plan, sessions=sessions, now=now)
     return plan
@@ -392,11 +424,13 @@ def plan_cancel(
     now = now or timezone.now()
     plan = _lock_plan(plan.pk)
     if plan.status not in OPEN_PLAN_STATUSES:
-        raise ValidationError(
-            {"plan": f"The course is already {plan.get_status_display().lower()}."}
+        raise _invalid(
+            "plan",
+            gettext("The course is already %(status)s.") % {"status": _status(plan)},
+            "not_open",
         )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the course is cancelled."})
+        raise _invalid("reason", gettext("Say why the course is cancelled."), "required")
     for session in plan.sessions.filter(status=SessionStatus.PLANNED):
         session.status = SessionStatus.CANCELLED
         session.cancelled_at = now
@@ -440,11 +474,13 @@ def session_book(
     now = now or timezone.now()
     plan = _lock_plan(plan.pk)
     if plan.status != PlanStatus.MAINTENANCE:
-        raise ValidationError(
-            {
-                "plan": "Only a course in maintenance takes a maintenance session; this one is "
-                f"{plan.get_status_display().lower()}."
-            }
+        raise _invalid(
+            "plan",
+            gettext(
+                "Only a course in maintenance takes a maintenance session; this one is %(status)s."
+            )
+            % {"status": _status(plan)},
+            "not_in_maintenance",
         )
     practitioner = practitioner or plan.practitioner
     room = room if room is not None else plan.room
@@ -453,11 +489,11 @@ def session_book(
     check_bookable(treatment=treatment, practitioner=practitioner, room=room)
     upcoming = plan.sessions.filter(kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED)
     if booked := upcoming.first():
-        raise ValidationError(
-            {
-                "plan": "A maintenance session is already booked for "
-                f"{format_when(booked.starts_at, 'en')}."
-            }
+        raise _invalid(
+            "plan",
+            gettext("A maintenance session is already booked for %(when)s.")
+            % {"when": format_when(booked.starts_at)},
+            "already_booked",
         )
     _lock_resources(practitioner_ids=[practitioner.pk], room_ids=[room.pk if room else None])
     session = Session(
@@ -505,14 +541,20 @@ def _check_slot(
         exclude_plan_id=exclude_plan_id,
     )
     if not search.calendar.fits(session.starts_at, session.ends_at):
-        raise ValidationError(
-            {field: "The clinic is closed then, or the session would run past closing."}
+        raise _invalid(
+            field,
+            gettext("The clinic is closed then, or the session would run past closing."),
+            "clinic_closed",
         )
     blocker = search.busy.blocking(session.starts_at, session.ends_at)
     if blocker is not None:
         raise BookingConflictError(
-            f"{session.practitioner} or the room is already booked from "
-            f"{format_when(blocker.start, 'en')} to {blocker.end.astimezone(clinic_tz()):%H:%M}."
+            gettext("%(practitioner)s or the room is already booked from %(start)s to %(end)s.")
+            % {
+                "practitioner": session.practitioner,
+                "start": format_when(blocker.start),
+                "end": format_time(blocker.end),
+            }
         )
 
 
@@ -537,11 +579,17 @@ def session_reschedule(
     now = now or timezone.now()
     plan, session = _lock_session(session.pk)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
-        raise ValidationError(
-            {"session": f"A {session.get_status_display().lower()} session cannot be moved."}
+        raise _invalid(
+            "session",
+            gettext("A %(status)s session cannot be moved.") % {"status": _status(session)},
+            "wrong_status",
         )
     if plan.status not in OPEN_PLAN_STATUSES:
-        raise ValidationError({"session": f"The course is {plan.get_status_display().lower()}."})
+        raise _invalid(
+            "session",
+            gettext("The course is %(status)s.") % {"status": _status(plan)},
+            "not_open",
+        )
     _check_future(new_start, field="new_start", now=now)
     _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
     duration = session.ends_at - session.starts_at
@@ -644,11 +692,13 @@ def session_cancel(
     now = now or timezone.now()
     plan, session = _lock_session(session.pk)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
-        raise ValidationError(
-            {"session": f"A {session.get_status_display().lower()} session cannot be cancelled."}
+        raise _invalid(
+            "session",
+            gettext("A %(status)s session cannot be cancelled.") % {"status": _status(session)},
+            "wrong_status",
         )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the session is cancelled."})
+        raise _invalid("reason", gettext("Say why the session is cancelled."), "required")
     session.status = SessionStatus.CANCELLED
     session.cancelled_at = now
     session.cancellation_reason = reason.strip()
@@ -666,14 +716,14 @@ def _reactions(codes: Iterable[str], notes: str) -> list[str]:
     chosen = list(dict.fromkeys(codes))
     unknown = [code for code in chosen if code not in Reaction.values]
     if unknown:
-        raise ValidationError(
-            {
-                "reactions": f"Unknown reaction(s): {', '.join(unknown)}. Choose from "
-                f"{', '.join(Reaction.values)}."
-            }
+        raise _invalid(
+            "reactions",
+            gettext("Unknown reaction(s): %(unknown)s. Choose from %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(Reaction.values)},
+            "invalid_choice",
         )
     if Reaction.OTHER in chosen and not notes.strip():
-        raise ValidationError({"reaction_notes": "Describe the other reaction."})
+        raise _invalid("reaction_notes", gettext("Describe the other reaction."), "required")
     return chosen
 
 
@@ -691,15 +741,17 @@ def session_complete(
     now = now or timezone.now()
     plan, session = _lock_session(session.pk)
     if session.status != SessionStatus.PLANNED:
-        raise ValidationError(
-            {"session": f"A {session.get_status_display().lower()} session cannot be completed."}
+        raise _invalid(
+            "session",
+            gettext("A %(status)s session cannot be completed.") % {"status": _status(session)},
+            "wrong_status",
         )
     if session.starts_at > now:
-        raise ValidationError(
-            {
-                "session": f"Session {session.sequence} starts "
-                f"{format_when(session.starts_at, 'en')}; it can be completed once it has started."
-            }
+        raise _invalid(
+            "session",
+            gettext("Session %(number)s starts %(when)s; it can be completed once it has started.")
+            % {"number": session.sequence, "when": format_when(session.starts_at)},
+            "not_started",
         )
     session.reactions = _reactions(reactions, reaction_notes)
     session.reaction_notes = reaction_notes.strip()
@@ -725,22 +777,27 @@ def session_mark_no_show(
     now = now or timezone.now()
     plan, session = _lock_session(session.pk)
     if session.status != SessionStatus.PLANNED:
-        raise ValidationError(
-            {"session": f"A {session.get_status_display().lower()} session cannot be a no-show."}
+        raise _invalid(
+            "session",
+            gettext("A %(status)s session cannot be a no-show.") % {"status": _status(session)},
+            "wrong_status",
         )
     if session.starts_at > now:
-        raise ValidationError({"session": "A session that has not started cannot be a no-show."})
+        raise _invalid(
+            "session",
+            gettext("A session that has not started cannot be a no-show."),
+            "not_started",
+        )
     session.status = SessionStatus.NO_SHOW
     session._history_user = marked_by  # type: ignore[attr-defined]
     session.save(update_fields=["status", "updated_at"])
     reminders_cancel_pending(session=session, reason="patient did not come")
     if session.kind == SessionKind.MAINTENANCE:
-        _maintenance_session_lost(
-            plan,
-            now=now,
-            reason=f"The maintenance session on {format_when(session.starts_at, 'en')} was "
-            "missed: book a new one.",
-        )
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = gettext("The maintenance session on %(when)s was missed: book a new one.") % {
+                "when": format_when(session.starts_at)
+            }
+        _maintenance_session_lost(plan, now=now, reason=reason)
     else:
         _course_progress(plan, now=now)
     return session
@@ -759,37 +816,47 @@ def _course_progress(plan: TreatmentPlan, *, now: datetime) -> None:
         .exclude(status=SessionStatus.CANCELLED)
         .order_by("sequence")
     )
-    reason = ""
-    missed = [s for s in course if s.status == SessionStatus.NO_SHOW]
-    completed = [s for s in course if s.status == SessionStatus.COMPLETED]
-    if missed:
-        reason = (
-            f"Session {missed[0].sequence} was missed on "
-            f"{format_when(missed[0].starts_at, 'en')}: move it to a new time or cancel it."
-        )
-    elif not course:
-        reason = "Every session of the course was cancelled: cancel the course or book a new one."
-    elif all(s.status == SessionStatus.COMPLETED for s in course):
-        last_day = local_day(completed[-1].starts_at, tz)
-        _start_maintenance(plan, last_day=last_day, now=now)
+    if course and all(s.status == SessionStatus.COMPLETED for s in course):
+        _start_maintenance(plan, last_day=local_day(course[-1].starts_at, tz), now=now)
         return
-    else:
-        rules = plan_rules(plan)
-        for previous, current in itertools.pairwise(course):
-            gap = (local_day(current.starts_at, tz) - local_day(previous.starts_at, tz)).days
-            if not rules.interval_days_min <= gap <= rules.interval_days_max:
-                reason = (
-                    f"Session {current.sequence} is {gap} days after session {previous.sequence}; "
-                    f"the protocol allows {rules.interval_days_min}–{rules.interval_days_max}: "
-                    "move it or cancel the course."
-                )
-                break
+    # Stored on the plan and read later by whoever opens it: written in the clinic's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _course_problem(plan, course)
     if reason:
         _needs_attention(plan, reason)
     elif plan.status == PlanStatus.NEEDS_ATTENTION:
         plan.status = PlanStatus.ACTIVE
         plan.attention_reason = ""
         plan.save(update_fields=["status", "attention_reason", "updated_at"])
+
+
+def _course_problem(plan: TreatmentPlan, course: list[Session]) -> str:
+    """Why a running course needs staff, or "" when it keeps its protocol."""
+    tz = clinic_tz()
+    missed = [s for s in course if s.status == SessionStatus.NO_SHOW]
+    if missed:
+        return gettext(
+            "Session %(number)s was missed on %(when)s: move it to a new time or cancel it."
+        ) % {"number": missed[0].sequence, "when": format_when(missed[0].starts_at)}
+    if not course:
+        return gettext(
+            "Every session of the course was cancelled: cancel the course or book a new one."
+        )
+    rules = plan_rules(plan)
+    for previous, current in itertools.pairwise(course):
+        gap = (local_day(current.starts_at, tz) - local_day(previous.starts_at, tz)).days
+        if not rules.interval_days_min <= gap <= rules.interval_days_max:
+            return gettext(
+                "Session %(number)s is %(gap)s days after session %(previous)s; the protocol "
+                "allows %(low)s–%(high)s: move it or cancel the course."
+            ) % {
+                "number": current.sequence,
+                "gap": gap,
+                "previous": previous.sequence,
+                "low": rules.interval_days_min,
+                "high": rules.interval_days_max,
+            }
+    return ""
 
 
 def _start_maintenance(plan: TreatmentPlan, *, last_day: date, now: datetime) -> None:

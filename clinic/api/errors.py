@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -22,6 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from scheduling.errors import ProtocolViolationError, SchedulingConflictError
+from scheduling.explain import explain_obstacle
 from scheduling.planner import NoFit
 from scheduling.selectors import clinic_tz
 
@@ -44,7 +44,7 @@ def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
             for b in no_fit.busy
         ],
         "days_without_hours": [day.isoformat() for day in no_fit.days_without_hours],
-        "detail": no_fit.detail,
+        "detail": explain_obstacle(no_fit),
     }
 
 
@@ -92,7 +92,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"errors": [error]}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, ObjectDoesNotExist | Http404):
+    elif isinstance(exc, Http404):
+        # Only the object the caller asked for is "not found"; any other failed lookup is a bug
+        # and goes on to be a logged 500.
         exc = exceptions.NotFound()
     response = exception_handler(exc, context)
     if response is None:

@@ -38,7 +38,7 @@ def new_patient(**overrides: Any) -> dict[str, Any]:
         "family_name": "Park",
         "given_name": "Jiwoo",
         "date_of_birth": "1991-07-21",
-        "phone": "+82 10-1234-5678",
+        "phone": "+82 10-2222-3333",
         "email": "jiwoo.park@example.com",
         "preferred_language": "ko",
         "reminder_channel": "sms",
@@ -444,17 +444,17 @@ BAD_PATIENTS = [
                 {"concern": "acne-scars", "area": "cheeks", "severity": 3},
             ]
         },
-        [("concerns", "invalid")],
+        [("concerns", "duplicate")],
         id="duplicate-concern-same-area",
     ),
     pytest.param(
         {"concerns": [{"concern": "acne-scars"}, {"concern": "acne-scars", "area": "full_face"}]},
-        [("concerns", "invalid")],
+        [("concerns", "duplicate")],
         id="duplicate-concern-default-area",
     ),
     pytest.param(
         {"medical_flags": [{"condition": "pregnancy"}, {"condition": "pregnancy"}]},
-        [("medical_flags", "invalid")],
+        [("medical_flags", "duplicate")],
         id="duplicate-flag",
     ),
     pytest.param(
@@ -510,8 +510,51 @@ def test_a_duplicate_concern_is_explained(staff_api: APIClient) -> None:
         new_patient(concerns=[{"concern": "dullness"}, {"concern": "dullness"}]),
     )
 
-    [error] = assert_errors(response, 400, ("concerns", "invalid"))
+    [error] = assert_errors(response, 400, ("concerns", "duplicate"))
     assert error["message"] == "A concern is listed twice for the same area."
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        pytest.param(
+            {"phone": "010-1234-5678", "email": "mina.kang@example.com"},
+            "phone",
+            "Park Jiwoo already has this phone number.",
+            id="the same phone written the Korean way",
+        ),
+        pytest.param(
+            {"email": "JIWOO.PARK@example.com"},
+            "email",
+            "Park Jiwoo already has this email address.",
+            id="the same email in capitals",
+        ),
+    ],
+)
+def test_a_phone_or_email_another_patient_has_is_refused_naming_that_patient(
+    staff_api: APIClient, jiwoo: Patient, changes: dict[str, str], field: str, message: str
+) -> None:
+    jiwoo.email = "jiwoo.park@example.com"
+    jiwoo.save(update_fields=["email"])
+    before = records()
+
+    response = staff_api.post(
+        f"{API}/patients/", new_patient(family_name="Kang", given_name="Mina", **changes)
+    )
+
+    [error] = assert_errors(response, 400, (field, "duplicate"))
+    assert error["message"] == message
+    assert records() == before
+
+
+def test_a_patient_keeps_their_own_phone_and_email_when_their_record_changes(
+    staff_api: APIClient, jiwoo: Patient
+) -> None:
+    response = staff_api.patch(
+        f"{API}/patients/{jiwoo.pk}/", {"phone": jiwoo.phone, "email": jiwoo.email}
+    )
+
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize(

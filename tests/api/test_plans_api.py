@@ -15,6 +15,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from rest_framework.test import APIClient
 
+from clinic.formatting import format_day
 from patients.models import Patient
 from scheduling.models import Closure, PlanStatus, Practitioner, SessionStatus, TreatmentPlan
 from tests.api.helpers import API, ERROR_CODES, ROLES, at, client_for, the_error, the_errors
@@ -475,16 +476,24 @@ def test_an_override_reason_without_a_contraindication_is_not_recorded(
     ("change", "field", "code", "message"),
     [
         pytest.param(
-            {"session_count": 5}, "session_count", "invalid", "takes 3–4 sessions, not 5", id="5"
+            {"session_count": 5},
+            "session_count",
+            "out_of_range",
+            "takes 3–4 sessions, not 5",
+            id="5",
         ),
         pytest.param(
-            {"session_count": 2}, "session_count", "invalid", "takes 3–4 sessions, not 2", id="2"
+            {"session_count": 2},
+            "session_count",
+            "out_of_range",
+            "takes 3–4 sessions, not 2",
+            id="2",
         ),
         pytest.param({"session_count": 0}, "session_count", "min_value", "", id="session_count 0"),
         pytest.param(
             {"interval_days": 14},
             "interval_days",
-            "invalid",
+            "out_of_range",
             "must be 21–28 days apart, not 14",
             id="interval 14",
         ),
@@ -504,7 +513,7 @@ def test_an_override_reason_without_a_contraindication_is_not_recorded(
         pytest.param(
             {"first_start": "2020-01-07T10:00:00+09:00"},
             "first_start",
-            "invalid",
+            "in_the_past",
             "The time must be in the future.",
             id="in the past",
         ),
@@ -539,7 +548,7 @@ def test_a_practitioner_who_does_not_perform_the_treatment_is_refused(
 
     assert error == {
         "field": "practitioner",
-        "code": "invalid",
+        "code": "not_performed",
         "message": "Dr. Lee does not perform Rejuran Healer.",
     }
 
@@ -554,7 +563,7 @@ def test_a_practitioner_not_taking_bookings_is_refused(
 
     assert error == {
         "field": "practitioner",
-        "code": "invalid",
+        "code": "practitioner_inactive",
         "message": "Dr. Kim is not taking bookings.",
     }
 
@@ -564,7 +573,11 @@ def test_a_room_not_in_use_is_refused(staff_api: APIClient, booking: dict[str, A
 
     error = the_error(staff_api.post(f"{API}/plans/", {**booking, "room": room.pk}), 400)
 
-    assert error == {"field": "room", "code": "invalid", "message": "Old laser room is not in use."}
+    assert error == {
+        "field": "room",
+        "code": "room_inactive",
+        "message": "Old laser room is not in use.",
+    }
 
 
 @pytest.fixture
@@ -582,7 +595,7 @@ def test_a_treatment_no_longer_offered_cannot_be_booked(
 
     error = the_error(staff_api.post(f"{API}/{endpoint}", booking), 400)
 
-    assert error["code"] == "invalid"
+    assert error["code"] == "treatment_inactive"
     assert error["message"] == "Rejuran Healer is no longer offered."
     assert db_state() == before
 
@@ -658,7 +671,7 @@ def test_the_reason_names_the_bookings_that_fill_the_open_hours(
 ) -> None:
     error = the_error(staff_api.post(f"{API}/plans/", booking), 409)
 
-    assert error["message"].endswith("; 1 booking(s) take up the hours it is open.")
+    assert error["message"].endswith("; 1 booking takes up the hours it is open.")
     assert len(error["reason"]["closed_days"]) == 7
     [busy] = error["reason"]["busy"]
     assert datetime.fromisoformat(busy["starts_at"]) == seoul(window_filled, 10)
@@ -689,7 +702,7 @@ def test_a_first_session_on_a_day_without_opening_hours_cannot_be_placed(
     error = the_error(booked, 409)
     assert error["code"] == "protocol_violation"
     assert error["message"] == (
-        f"Session 1 cannot be placed on {sunday}; the clinic does not open on Sundays."
+        f"Session 1 cannot be placed on {format_day(sunday)}; the clinic does not open on Sundays."
     )
     assert error["reason"]["days_without_hours"] == [sunday.isoformat()]
     assert error["reason"]["window_first_day"] == error["reason"]["window_last_day"]
@@ -818,7 +831,7 @@ def test_a_cancelled_course_cannot_be_cancelled_again(
 
     assert the_error(response, 400) == {
         "field": "plan",
-        "code": "invalid",
+        "code": "not_open",
         "message": "The course is already cancelled.",
     }
     assert db_state() == before

@@ -403,7 +403,7 @@ def test_eight_weeks_is_the_longest_search(
     assert longest.status_code == 200
     error = the_error(too_long, 400)
     assert error["field"] == "to"
-    assert error["code"] == "invalid"
+    assert error["code"] == "too_long"
     assert "56 days" in error["message"]
 
 

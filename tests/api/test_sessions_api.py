@@ -16,6 +16,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from rest_framework.test import APIClient
 
+from clinic.formatting import format_day
 from patients.models import Patient
 from scheduling.models import (
     Closure,
@@ -505,8 +506,9 @@ def test_moving_a_session_outside_its_protocol_window_is_refused_with_the_reason
     assert error["field"] is None
     assert error["code"] == "protocol_violation"
     assert error["message"] == (
-        f"Session 2 cannot be placed between {tuesday + timedelta(days=21)} and "
-        f"{tuesday + timedelta(days=28)}; it must be 21–28 days after session 1 ({tuesday})."
+        f"Session 2 cannot be placed between {format_day(tuesday + timedelta(days=21))} and "
+        f"{format_day(tuesday + timedelta(days=28))}; it must be 21–28 days after session 1 "
+        f"({format_day(tuesday)})."
     )
     assert error["reason"] == {
         "sequence": 2,
@@ -516,7 +518,7 @@ def test_moving_a_session_outside_its_protocol_window_is_refused_with_the_reason
         "closed_days": [],
         "busy": [],
         "days_without_hours": [(tuesday + timedelta(days=26)).isoformat()],  # a Sunday
-        "detail": f"it must be 21–28 days after session 1 ({tuesday})",
+        "detail": f"it must be 21–28 days after session 1 ({format_day(tuesday)})",
     }
     assert db_state() == before
 
@@ -563,7 +565,7 @@ def test_moving_onto_another_booking_of_the_practitioner_is_a_conflict(
     assert error["field"] is None
     assert error["code"] == "booking_conflict"
     assert error["message"].startswith("Dr. Kim or the room is already booked from ")
-    assert error["message"].endswith(" at 10:00 to 10:45.")
+    assert error["message"].endswith(", 10:00 to 10:45.")
     assert "reason" not in error
     assert db_state() == before
 
@@ -616,18 +618,18 @@ def test_moving_onto_a_time_the_room_is_taken_is_a_conflict(
     [
         pytest.param(
             "{sunday}T10:00:00+09:00",
-            "invalid",
+            "clinic_closed",
             "The clinic is closed then, or the session would run past closing.",
             id="a Sunday",
         ),
         pytest.param(
             "{monday}T18:30:00+09:00",
-            "invalid",
+            "clinic_closed",
             "The clinic is closed then, or the session would run past closing.",
             id="running past closing",
         ),
         pytest.param(
-            "2020-01-07T10:00:00+09:00", "invalid", "The time must be in the future.", id="past"
+            "2020-01-07T10:00:00+09:00", "in_the_past", "The time must be in the future.", id="past"
         ),
         pytest.param("whenever", "invalid", "Datetime has wrong format", id="not a datetime"),
         pytest.param(None, "required", "This field is required.", id="missing"),
@@ -667,7 +669,7 @@ def test_a_cancelled_session_cannot_be_moved(
 
     assert the_error(response, 400) == {
         "field": "session",
-        "code": "invalid",
+        "code": "wrong_status",
         "message": "A cancelled session cannot be moved.",
     }
 
@@ -721,7 +723,7 @@ def test_a_session_cannot_be_cancelled_twice(staff_api: APIClient, first: Sessio
 
     assert the_error(response, 400) == {
         "field": "session",
-        "code": "invalid",
+        "code": "wrong_status",
         "message": "A cancelled session cannot be cancelled.",
     }
     assert db_state() == before
@@ -798,7 +800,7 @@ def test_an_other_reaction_needs_a_description(staff_api: APIClient, past: Sessi
 
     assert the_error(response, 400) == {
         "field": "reaction_notes",
-        "code": "invalid",
+        "code": "required",
         "message": "Describe the other reaction.",
     }
     assert db_state() == before
@@ -820,7 +822,7 @@ def test_a_session_that_has_not_started_cannot_be_completed(
     response = staff_api.post(f"{API}/sessions/{first.pk}/complete/", {"reactions": ["redness"]})
 
     error = the_error(response, 400)
-    assert (error["field"], error["code"]) == ("session", "invalid")
+    assert (error["field"], error["code"]) == ("session", "not_started")
     assert error["message"].startswith("Session 1 starts ")
     assert error["message"].endswith("; it can be completed once it has started.")
     assert db_state() == before
@@ -833,7 +835,7 @@ def test_a_completed_session_cannot_be_completed_again(staff_api: APIClient, pas
 
     assert the_error(response, 400) == {
         "field": "session",
-        "code": "invalid",
+        "code": "wrong_status",
         "message": "A completed session cannot be completed.",
     }
 
@@ -879,7 +881,7 @@ def test_a_session_that_has_not_started_cannot_be_a_no_show(
 
     assert the_error(response, 400) == {
         "field": "session",
-        "code": "invalid",
+        "code": "not_started",
         "message": "A session that has not started cannot be a no-show.",
     }
     assert db_state() == before

@@ -93,3 +93,49 @@ def test_staff_cannot_delete_patients(staff_user: User, patient: Any) -> None:
 
     assert response.status_code == 403
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_deleting_a_flag_in_the_admin_marks_it_resolved_and_keeps_it(staff_user: User) -> None:
+    client = Client()
+    client.force_login(staff_user)
+    client.post(reverse("admin:patients_patient_add"), patient_form())
+    patient = Patient.objects.get(family_name="Choi")
+    flag = MedicalFlag.objects.get(patient=patient)
+    concern = patient.concerns.get()
+    form = patient_form(
+        **{
+            "concerns-TOTAL_FORMS": "1",
+            "concerns-INITIAL_FORMS": "1",
+            "concerns-0-id": str(concern.pk),
+            "concerns-0-patient": str(patient.pk),
+            "medical_flags-TOTAL_FORMS": "1",
+            "medical_flags-INITIAL_FORMS": "1",
+            "medical_flags-0-id": str(flag.pk),
+            "medical_flags-0-patient": str(patient.pk),
+            "medical_flags-0-DELETE": "on",
+        }
+    )
+
+    response = client.post(reverse("admin:patients_patient_change", args=[patient.pk]), form)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    flag.refresh_from_db()
+    assert flag.resolved_at is not None
+    assert flag.history.first().history_user == staff_user
+
+
+def test_the_admin_refuses_a_phone_number_another_patient_has(staff_user: User) -> None:
+    client = Client()
+    client.force_login(staff_user)
+    client.post(reverse("admin:patients_patient_add"), patient_form())
+
+    response = client.post(
+        reverse("admin:patients_patient_add"),
+        patient_form(
+            family_name="Han", given_name="Sora", email="sora@example.com", phone="010-2222-3333"
+        ),
+    )
+
+    assert response.status_code == 200
+    assert "Choi Yuna already has this phone number." in response.text
+    assert Patient.objects.count() == 1

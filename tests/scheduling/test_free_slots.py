@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from scheduling.models import Closure, PlanStatus, Practitioner, SessionStatus
 from scheduling.selectors import free_slots
-from tests.factories import RoomFactory, TreatmentPlanFactory
+from tests.factories import PractitionerFactory, RoomFactory, TreatmentPlanFactory
 from tests.helpers import hold
 from tests.timeutil import seoul
 from treatments.models import Treatment
@@ -105,7 +105,7 @@ def test_ranges_outside_one_day_to_eight_weeks_are_refused(
 
 @pytest.mark.parametrize("bookings", [0, 10, 200])
 @pytest.mark.parametrize("days", [1, 28])
-def test_three_queries_whatever_the_range_or_the_bookings(
+def test_four_queries_whatever_the_range_or_the_bookings(
     kim: Practitioner,
     rejuran_treatment: Treatment,
     tuesday: date,
@@ -116,7 +116,8 @@ def test_three_queries_whatever_the_range_or_the_bookings(
     for n in range(bookings):
         hold(kim, seoul(tuesday + timedelta(days=n % 28), 10) + timedelta(minutes=45 * (n // 28)))
 
-    with django_assert_num_queries(3):
+    # Whether Dr. Kim performs it, opening hours, closures, bookings.
+    with django_assert_num_queries(4):
         slots = free_slots(
             practitioner=kim,
             treatment=rejuran_treatment,
@@ -126,3 +127,27 @@ def test_three_queries_whatever_the_range_or_the_bookings(
         )
 
     assert len(slots) > 0
+
+
+def test_no_slots_are_offered_with_a_practitioner_who_does_not_perform_the_treatment(
+    rejuran_treatment: Treatment, tuesday: date
+) -> None:
+    laser_only = PractitionerFactory(display_name="Dr. Yoon")
+
+    with pytest.raises(ValidationError) as error:
+        slots_on(tuesday, laser_only, rejuran_treatment)
+
+    assert error.value.message_dict == {
+        "practitioner": ["Dr. Yoon does not perform Rejuran Healer."]
+    }
+
+
+def test_no_slots_are_offered_in_a_room_that_is_not_in_use(
+    kim: Practitioner, rejuran_treatment: Treatment, tuesday: date
+) -> None:
+    closed = RoomFactory(name="Old laser room", is_active=False)
+
+    with pytest.raises(ValidationError) as error:
+        slots_on(tuesday, kim, rejuran_treatment, room=closed)
+
+    assert error.value.message_dict == {"room": ["Old laser room is not in use."]}

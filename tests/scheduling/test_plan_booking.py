@@ -14,6 +14,7 @@ from django.db import transaction
 
 from patients.models import Patient
 from scheduling.errors import ProtocolViolationError
+from scheduling.explain import explain_no_fit
 from scheduling.models import (
     Closure,
     PlanStatus,
@@ -228,8 +229,8 @@ def test_a_course_that_cannot_fit_says_which_session_and_why(
     assert preview.no_fit.sequence == 2
     assert preview.no_fit.window_first_day == tuesday + timedelta(days=21)
     assert preview.no_fit.window_last_day == tuesday + timedelta(days=28)
-    assert "Session 2 cannot be placed between" in preview.no_fit.message
-    assert "(clinic renovation)" in preview.no_fit.message
+    assert "Session 2 cannot be placed between" in explain_no_fit(preview.no_fit)
+    assert "(clinic renovation)" in explain_no_fit(preview.no_fit)
 
 
 # --- Booking --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduling.explain import explain_no_fit, explain_obstacle
 from scheduling.planner import (
     BookedSession,
     BusySet,
@@ -548,8 +549,9 @@ def test_a_closed_first_day_is_a_no_fit_for_session_one_on_that_day() -> None:
     assert (no_fit.window_first_day, no_fit.window_last_day) == (date(2026, 3, 2), date(2026, 3, 2))
     assert no_fit.preferred_at == at(SEOUL, "2026-03-02", "10:00")
     assert no_fit.closed_days == ((date(2026, 3, 2), "holiday"),)
-    assert no_fit.message == (
-        "Session 1 cannot be placed on 2026-03-02; the clinic is closed on 2026-03-02 (holiday)."
+    assert explain_no_fit(no_fit) == (
+        "Session 1 cannot be placed on Mon 2 Mar 2026; the clinic is closed on "
+        "Mon 2 Mar 2026 (holiday)."
     )
 
 
@@ -561,8 +563,8 @@ def test_the_first_session_never_leaves_the_wished_day() -> None:
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 1)
     assert no_fit.closed_days == ()
     assert (
-        no_fit.message
-        == "Session 1 cannot be placed on 2026-03-01; the clinic does not open on Sundays."
+        explain_no_fit(no_fit)
+        == "Session 1 cannot be placed on Sun 1 Mar 2026; the clinic does not open on Sundays."
     )
 
 
@@ -585,9 +587,10 @@ def test_a_no_fit_names_the_session_and_its_window_in_a_sentence() -> None:
         date(2026, 3, 10),
     )
     assert no_fit.preferred_at == at(SEOUL, "2026-03-09", "10:00")
-    assert no_fit.message == (
-        "Session 2 cannot be placed between 2026-03-07 and 2026-03-10; the clinic is closed on "
-        "2026-03-07 to 2026-03-09 (renovation), 2026-03-10."
+    assert explain_no_fit(no_fit) == (
+        "Session 2 cannot be placed between Sat 7 Mar 2026 and Tue 10 Mar 2026; "
+        "the clinic is closed on "
+        "Sat 7 Mar 2026 to Mon 9 Mar 2026 (renovation), Tue 10 Mar 2026."
     )
 
 
@@ -603,8 +606,8 @@ def test_a_no_fit_counts_the_bookings_that_fill_the_window() -> None:
 
     assert no_fit.sequence == 2
     assert [interval.label for interval in no_fit.busy] == ["Kim", "Lee"]
-    assert no_fit.message == (
-        "Session 2 cannot be placed on 2026-03-09; 2 booking(s) take up the hours it is open."
+    assert explain_no_fit(no_fit) == (
+        "Session 2 cannot be placed on Mon 9 Mar 2026; 2 bookings take up the hours it is open."
     )
 
 
@@ -1305,10 +1308,11 @@ def test_a_move_outside_the_window_after_the_previous_session_is_refused() -> No
         date(2026, 3, 7),
         date(2026, 3, 12),
     )
-    assert no_fit.detail == "it must be 5–10 days after session 1 (2026-03-02)"
-    assert no_fit.message.startswith(
-        "Session 2 cannot be placed between 2026-03-07 and 2026-03-12; it must be 5–10 days after "
-        "session 1 (2026-03-02)"
+    assert explain_obstacle(no_fit) == "it must be 5–10 days after session 1 (Mon 2 Mar 2026)"
+    assert explain_no_fit(no_fit).startswith(
+        "Session 2 cannot be placed between Sat 7 Mar 2026 and Thu 12 Mar 2026; "
+        "it must be 5–10 days after "
+        "session 1 (Mon 2 Mar 2026)"
     )
 
 
@@ -1318,7 +1322,7 @@ def test_a_move_too_soon_after_the_previous_session_is_refused() -> None:
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 3, at(SEOUL, "2026-03-13", "10:00"), search_for())
 
     assert no_fit.sequence == 3
-    assert "5–10 days after session 2 (2026-03-09)" in no_fit.message
+    assert "5–10 days after session 2 (Mon 9 Mar 2026)" in explain_no_fit(no_fit)
 
 
 def test_a_move_onto_a_booked_slot_is_refused() -> None:
@@ -1329,9 +1333,10 @@ def test_a_move_onto_a_booked_slot_is_refused() -> None:
 
     assert no_fit.sequence == 2
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 10)
-    assert no_fit.detail == "the practitioner or room is already booked then"
-    assert no_fit.message == (
-        "Session 2 cannot be placed on 2026-03-10; the practitioner or room is already booked then."
+    assert explain_obstacle(no_fit) == "the practitioner or room is already booked then"
+    assert explain_no_fit(no_fit) == (
+        "Session 2 cannot be placed on Tue 10 Mar 2026; "
+        "the practitioner or room is already booked then."
     )
 
 
@@ -1354,7 +1359,7 @@ def test_a_move_outside_opening_hours_is_refused() -> None:
 
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-10", "17:30"), search_for())
 
-    assert no_fit.detail == "that time is outside opening hours or on a closed day"
+    assert explain_obstacle(no_fit) == "that time is outside opening hours or on a closed day"
 
 
 def test_a_move_onto_a_closed_day_is_refused() -> None:
@@ -1363,10 +1368,10 @@ def test_a_move_onto_a_closed_day_is_refused() -> None:
 
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-10", "10:00"), search)
 
-    assert no_fit.detail == "that time is outside opening hours or on a closed day"
-    assert no_fit.message == (
-        "Session 2 cannot be placed on 2026-03-10; that time is outside opening hours or on a "
-        "closed day; the clinic is closed on 2026-03-10 (holiday)."
+    assert explain_obstacle(no_fit) == "that time is outside opening hours or on a closed day"
+    assert explain_no_fit(no_fit) == (
+        "Session 2 cannot be placed on Tue 10 Mar 2026; that time is outside opening hours or on a "
+        "closed day; the clinic is closed on Tue 10 Mar 2026 (holiday)."
     )
 
 
@@ -1377,7 +1382,7 @@ def test_a_completed_later_session_that_would_have_to_move_refuses_the_cascade()
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-12", "10:00"), search_for())
 
     assert no_fit.sequence == 3
-    assert no_fit.detail == "session 3 has already taken place"
+    assert explain_obstacle(no_fit) == "session 3 has already taken place"
     assert (no_fit.window_first_day, no_fit.window_last_day) == (
         date(2026, 3, 17),
         date(2026, 3, 22),
@@ -1406,9 +1411,10 @@ def test_a_later_session_with_no_free_slot_in_its_new_window_refuses_the_cascade
         date(2026, 3, 17),
         date(2026, 3, 22),
     )
-    assert no_fit.message == (
-        "Session 3 cannot be placed between 2026-03-17 and 2026-03-22; the clinic is closed on "
-        "2026-03-17 to 2026-03-22 (renovation)."
+    assert explain_no_fit(no_fit) == (
+        "Session 3 cannot be placed between Tue 17 Mar 2026 and Sun 22 Mar 2026; "
+        "the clinic is closed on "
+        "Tue 17 Mar 2026 to Sun 22 Mar 2026 (renovation)."
     )
 
 

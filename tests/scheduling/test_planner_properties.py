@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from clinic.formatting import format_day
+from scheduling.explain import explain_no_fit, explain_obstacle
 from scheduling.planner import (
     BookedSession,
     BusySet,
@@ -514,7 +516,7 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
 
     placed, refusal = model_course(clinic, rules, first_start)
     if refusal is None:
-        assert isinstance(result, Proposal), result.message
+        assert isinstance(result, Proposal), explain_no_fit(result)
         sessions = result.sessions
         assert [s.sequence for s in sessions] == list(range(1, rules.session_count + 1))
         assert local_date(sessions[0].starts_at, tz) == local_date(first_start, tz)
@@ -591,9 +593,9 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
         model_instant(refusal.last_day + timedelta(days=1), time(0), tz),
     )
     assert all(utc(b.start) < window[1] and window[0] < utc(b.end) for b in result.busy)
-    assert result.message.startswith(f"Session {refusal.sequence} cannot be placed ")
-    assert result.message.endswith(".")
-    assert f"{refusal.first_day:%Y-%m-%d}" in result.message
+    assert explain_no_fit(result).startswith(f"Session {refusal.sequence} cannot be placed ")
+    assert explain_no_fit(result).endswith(".")
+    assert f"{format_day(refusal.first_day)}" in explain_no_fit(result)
 
 
 # --- Calendar months ---------------------------------------------------------------------------
@@ -888,15 +890,17 @@ def test_a_cascade_keeps_every_window_or_says_why_it_cannot(
         assert isinstance(result, NoFit), result
         assert result.sequence == refused_sequence
         assert (result.window_first_day, result.window_last_day) == (first_day, last_day)
-        assert DETAILS[why] in result.detail
+        assert DETAILS[why] in explain_obstacle(result)
         if why == "window":
-            assert f"{rules.interval_days_min}–{rules.interval_days_max} days" in result.message
+            assert f"{rules.interval_days_min}–{rules.interval_days_max} days" in explain_no_fit(
+                result
+            )
         if why == "no slot":
             assert clinic.candidates(result.preferred_at, first_day, last_day) == []
-        assert result.message.startswith(f"Session {refused_sequence} cannot be placed ")
+        assert explain_no_fit(result).startswith(f"Session {refused_sequence} cannot be placed ")
         return
 
-    assert isinstance(result, Cascade), result.message
+    assert isinstance(result, Cascade), explain_no_fit(result)
     event(f"cascade of {len(result.moves)} move(s)")
     assert [(m.sequence, utc(m.new_start)) for m in result.moves] == [
         (m.sequence, m.start) for m in expected

@@ -547,7 +547,7 @@ def test_a_korean_patient_gets_the_session_reminder_by_sms_in_korean(
     assert sms["key"] == f"reminder-{early.pk}"
     body = sms["body"]
     assert body.startswith("이지우님, 안녕하세요.")
-    assert "2026년 12월 1일 (화) 10:00" in body
+    assert "2026년 12월 1일 (화) 오전 10:00" in body
     assert "리쥬란 힐러" in body
     assert "3회 중 1회차" in body
     assert "Dr. Kim 선생님" in body
@@ -567,9 +567,9 @@ def test_an_english_patient_gets_the_session_reminder_by_email_in_english(
     early = Reminder.objects.get(kind=ReminderKind.SESSION_EARLY, plan=emma_course[0])
     assert email.to == ["emma@example.com"]
     assert email.from_email == django_settings.DEFAULT_FROM_EMAIL
-    assert email.subject == "Reminder: Rejuran Healer on Tue 01 Dec 2026 at 11:00"
+    assert email.subject == "[Clinic Planner] Reminder: Rejuran Healer on Tue 1 Dec 2026, 11:00"
     assert email.body.startswith("Hello Emma,")
-    assert "your Rejuran Healer session 1 of 3 on Tue 01 Dec 2026 at 11:00 with Dr. Kim" in (
+    assert "your Rejuran Healer session 1 of 3 on Tue 1 Dec 2026, 11:00 with Dr. Kim" in (
         email.body
     )
     assert "리쥬란" not in email.body
@@ -607,7 +607,7 @@ def test_an_english_patient_gets_aftercare_advice_in_english_by_email(
     reminders_dispatch_due(now=seoul(TUESDAY, 20))
 
     [email] = mailoutbox
-    assert email.subject == "Aftercare after your Rejuran Healer today"
+    assert email.subject == "[Clinic Planner] Aftercare after your Rejuran Healer today"
     assert rejuran.treatment.aftercare in email.body
     assert rejuran.treatment.aftercare_ko not in email.body
 
@@ -697,7 +697,7 @@ def test_moving_a_session_reminds_the_patient_of_the_new_time_only(
     report = reminders_dispatch_due(now=seoul(TUESDAY, 13))
 
     assert report.sent == 2
-    assert all("2026년 12월 1일 (화) 14:00" in m["body"] for m in sms_outbox)
+    assert all("2026년 12월 1일 (화) 오후 2:00" in m["body"] for m in sms_outbox)
     assert set(
         Reminder.objects.filter(session=first, cycle=0).values_list("status", flat=True)
     ) == {ReminderStatus.CANCELLED}

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.formatting import format_day
 from scheduling.errors import BookingConflictError, ProtocolViolationError
 from scheduling.models import (
     PlanStatus,
@@ -250,9 +251,11 @@ def test_moving_session_two_outside_its_window_is_refused_naming_the_session_and
             changed_by=staff_user,
         )
 
-    window = f"{tuesday + timedelta(days=21):%Y-%m-%d} and {tuesday + timedelta(days=28):%Y-%m-%d}"
+    window = (
+        f"{format_day(tuesday + timedelta(days=21))} and {format_day(tuesday + timedelta(days=28))}"
+    )
     assert error.value.message.startswith(f"Session 2 cannot be placed between {window}")
-    assert f"21–28 days after session 1 ({tuesday:%Y-%m-%d})" in error.value.message
+    assert f"21–28 days after session 1 ({format_day(tuesday)})" in error.value.message
     assert db_state() == before
 
 
@@ -277,7 +280,7 @@ def test_moving_onto_another_patients_session_with_the_same_practitioner_is_refu
 
     day = tuesday + timedelta(days=24)
     assert "is already booked from" in error.value.message
-    assert f"{day:%d %b %Y} at 14:00 to 14:45" in error.value.message
+    assert f"{format_day(day)}, 14:00 to 14:45" in error.value.message
     assert db_state() == before
 
 
@@ -711,7 +714,7 @@ def test_a_session_that_has_not_started_cannot_be_completed(
 
     [message] = message_of(error)["session"]
     assert message.startswith("Session 1 starts ")
-    assert message.endswith("at 10:00; it can be completed once it has started.")
+    assert message.endswith(", 10:00; it can be completed once it has started.")
     assert db_state() == before
 
 
@@ -998,7 +1001,7 @@ def test_a_second_maintenance_session_cannot_be_booked_while_one_is_planned(
 
     [message] = message_of(error)["plan"]
     assert message.startswith("A maintenance session is already booked for ")
-    assert message.endswith("at 11:00.")
+    assert message.endswith(", 11:00.")
     assert db_state() == before
 
 
@@ -1022,7 +1025,7 @@ def test_maintenance_cannot_be_booked_over_another_patients_session(
 
     # Then it is refused, naming who is busy and when, and nothing is created
     assert error.value.message.startswith("Dr. Kim or the room is already booked from ")
-    assert error.value.message.endswith("at 11:00 to 11:45.")
+    assert error.value.message.endswith(", 11:00 to 11:45.")
     assert db_state() == before
 
 

@@ -1,14 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from clinic.roles import is_staff_member
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Staff land on Today; everyone else on their own page."""
+    if is_staff_member(request.user):
+        return redirect("staff:today")
     return render(request, "home.html")
 
 

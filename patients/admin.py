@@ -127,6 +127,7 @@ class PatientAdmin(SimpleHistoryAdmin):
         elif formset.model is PatientConcern:
             patient_concerns_set(
                 patient=patient,
+                changed_by=user,
                 concerns=[
                     {
                         "concern": data["concern"],

@@ -1,13 +1,21 @@
-"""Reads about patients: search, the record with what it needs prefetched, and screening."""
+"""Reads about patients: search, the record with what it needs prefetched, screening, and what
+the staff pages show (the list, the form, the patient page)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from patients.models import MedicalFlag, Patient, PatientConcern
-from treatments.models import Contraindication, Treatment
+from patients.history import HistoryEntry, patient_history
+from patients.models import Consent, MedicalFlag, Patient, PatientConcern
+from scheduling.models import PlanStatus, Reaction, Session, SessionKind, TreatmentPlan
+from scheduling.timeline import CourseTimeline, course_timeline
+from treatments.models import Contraindication, SkinConcern, Treatment
 
 PHONE_LIKE = re.compile(r"^[\d\s()+.\-]+$")
 
@@ -33,7 +41,10 @@ def patient_search(*, query: str) -> QuerySet[Patient]:
     every word of the query, in name order. An empty query finds everyone. On PostgreSQL a
     trigram index answers the "contains" lookups."""
     patients = Patient.objects.all()
-    for word in query.lower().split():
+    query = query.strip().lower()
+    # A phone number typed with spaces ("+82 10 1234 5678") is one number, not four words.
+    words = [query] if PHONE_LIKE.match(query) else query.split()
+    for word in words:
         if PHONE_LIKE.match(word) and sum(c.isdigit() for c in word) >= 3:
             patients = patients.filter(
                 Q(phone_digits__contains=phone_search_digits(word)) | Q(search_text__contains=word)
@@ -94,3 +105,204 @@ def patient_contraindications(*, patient: Patient, treatment: Treatment) -> list
         .order_by("condition__name")
     )
     return [flag.condition for flag in flags]
+
+
+# --- Staff pages ------------------------------------------------------------------------------
+
+PATIENTS_PER_PAGE = 25
+
+
+def age_on(born: date, day: date) -> int:
+    """Whole years between a date of birth and ``day``."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One line of the patient list."""
+
+    patient: Patient
+    age: int
+    has_open_flags: bool
+    course_status: str | None  # the latest course's status code, None without a course
+    course_status_label: str
+
+
+@dataclass(frozen=True)
+class PatientListPage:
+    query: str
+    page: Page[Any]
+    rows: list[PatientRow]
+
+
+def _patient_row(patient: Any, today: date) -> PatientRow:
+    """``patient`` carries the annotations of :func:`patient_list_page`."""
+    status: str | None = patient.latest_course_status
+    return PatientRow(
+        patient=patient,
+        age=age_on(patient.date_of_birth, today),
+        has_open_flags=patient.has_open_flags,
+        course_status=status,
+        course_status_label=str(PlanStatus(status).label) if status else "",
+    )
+
+
+def patient_list_page(*, query: str, page: str | int | None, today: date) -> PatientListPage:
+    """One page of ``patient_search``, each patient with whether they have open medical flags
+    and their latest course's status (2 queries, whatever the number of patients)."""
+    latest_course = TreatmentPlan.objects.filter(patient=OuterRef("pk")).order_by(
+        "-booked_at", "-pk"
+    )
+    patients = patient_search(query=query).annotate(
+        has_open_flags=Exists(
+            MedicalFlag.objects.filter(patient=OuterRef("pk"), resolved_at__isnull=True)
+        ),
+        latest_course_status=Subquery(latest_course.values("status")[:1]),
+    )
+    current = Paginator(patients, PATIENTS_PER_PAGE).get_page(page)
+    rows = [_patient_row(patient, today) for patient in current.object_list]
+    return PatientListPage(query=query, page=current, rows=rows)
+
+
+def patient_for_edit(*, patient_id: int) -> Patient:
+    """The patient with what the form shows: concerns, open medical flags, general consents
+    given (4 queries). Raises ``Patient.DoesNotExist``."""
+    return Patient.objects.prefetch_related(
+        Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
+        Prefetch(
+            "medical_flags",
+            queryset=MedicalFlag.objects.filter(resolved_at__isnull=True).select_related(
+                "condition"
+            ),
+            to_attr="open_flags",
+        ),
+        Prefetch(
+            "consents",
+            queryset=Consent.objects.filter(withdrawn_at__isnull=True).order_by("given_at", "pk"),
+            to_attr="current_consents",
+        ),
+    ).get(pk=patient_id)
+
+
+def skin_concern_catalogue() -> list[SkinConcern]:
+    return list(SkinConcern.objects.order_by("name"))
+
+
+def contraindication_catalogue() -> list[Contraindication]:
+    return list(Contraindication.objects.order_by("name"))
+
+
+@dataclass(frozen=True)
+class FlagView:
+    flag: MedicalFlag
+    rules_out: tuple[str, ...]  # names of treatments on offer that the condition rules out
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: Session
+    number: str  # "2/4" for an initial session, "" for maintenance
+    reactions: tuple[str, ...]  # labels of the reactions recorded after it
+
+
+@dataclass(frozen=True)
+class CourseView:
+    plan: TreatmentPlan
+    timeline: CourseTimeline
+    sessions: tuple[SessionRow, ...]
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything the staff patient page shows."""
+
+    patient: Patient
+    age: int
+    concerns: list[PatientConcern]
+    flags: list[FlagView]
+    consents: list[Consent]
+    courses: list[CourseView]
+    history: list[HistoryEntry]
+
+
+def _session_row(plan: TreatmentPlan, session: Session) -> SessionRow:
+    number = ""
+    if session.kind == SessionKind.INITIAL:
+        number = f"{session.sequence}/{plan.session_count}"
+    labels = dict(Reaction.choices)
+    return SessionRow(
+        session=session,
+        number=number,
+        reactions=tuple(str(labels.get(code, code)) for code in session.reactions or ()),
+    )
+
+
+def patient_record(*, patient_id: int, today: date) -> PatientRecord:
+    """The patient's record, courses (newest first, each with its timeline and sessions) and
+    latest changes, for staff. A fixed number of queries whatever the number of courses,
+    sessions and changes. Raises ``Patient.DoesNotExist``."""
+    patient = Patient.objects.prefetch_related(
+        Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
+        Prefetch(
+            "medical_flags",
+            queryset=MedicalFlag.objects.filter(resolved_at__isnull=True)
+            .select_related("condition")
+            .prefetch_related(
+                Prefetch(
+                    "condition__treatments",
+                    queryset=Treatment.objects.filter(is_active=True).order_by("name"),
+                )
+            ),
+            to_attr="open_flags",
+        ),
+        Prefetch(
+            "consents",
+            queryset=Consent.objects.filter(withdrawn_at__isnull=True)
+            .select_related("treatment")
+            .order_by("given_at", "pk"),
+            to_attr="current_consents",
+        ),
+        Prefetch(
+            "plans",
+            queryset=TreatmentPlan.objects.select_related(
+                "template__treatment", "practitioner", "room"
+            )
+            .prefetch_related(
+                Prefetch(
+                    "sessions",
+                    queryset=Session.objects.select_related("practitioner", "room").order_by(
+                        "starts_at", "sequence"
+                    ),
+                ),
+                "template__milestones",
+            )
+            .order_by("-booked_at", "-pk"),
+        ),
+    ).get(pk=patient_id)
+    flags = sorted(
+        patient.open_flags,
+        key=lambda flag: flag.condition.display_name,
+    )
+    courses = [
+        CourseView(
+            plan=plan,
+            timeline=course_timeline(plan=plan, today=today),
+            sessions=tuple(_session_row(plan, s) for s in plan.sessions.all()),
+        )
+        for plan in patient.plans.all()
+    ]
+    return PatientRecord(
+        patient=patient,
+        age=age_on(patient.date_of_birth, today),
+        concerns=list(patient.concerns.all()),
+        flags=[
+            FlagView(
+                flag=flag,
+                rules_out=tuple(t.display_name for t in flag.condition.treatments.all()),
+            )
+            for flag in flags
+        ],
+        consents=patient.current_consents,
+        courses=courses,
+        history=patient_history(patient_id=patient.pk),
+    )

@@ -47,7 +47,7 @@ def patient_save(
     patient._history_user = changed_by  # type: ignore[attr-defined]
     patient.save()
     if concerns is not None:
-        patient_concerns_set(patient=patient, concerns=concerns)
+        patient_concerns_set(patient=patient, concerns=concerns, changed_by=changed_by)
     if flags is not None:
         patient_flags_set(patient=patient, flags=flags, changed_by=changed_by)
     if consents is not None:
@@ -67,9 +67,11 @@ def patient_flags_set(
     _apply_flags(patient, wanted, changed_by)
 
 
-def patient_concerns_set(*, patient: Patient, concerns: Iterable[Mapping[str, Any]]) -> None:
+def patient_concerns_set(
+    *, patient: Patient, concerns: Iterable[Mapping[str, Any]], changed_by: User
+) -> None:
     """Replace the patient's recorded concerns (dicts with concern, area, severity, note)."""
-    _replace_concerns(patient, list(concerns))
+    _replace_concerns(patient, list(concerns), changed_by)
 
 
 def patient_check_contact(patient: Patient) -> None:
@@ -92,7 +94,9 @@ def patient_check_contact(patient: Patient) -> None:
         raise ValidationError(errors)
 
 
-def _replace_concerns(patient: Patient, concerns: list[Mapping[str, Any]]) -> None:
+def _replace_concerns(
+    patient: Patient, concerns: list[Mapping[str, Any]], changed_by: User
+) -> None:
     keys = [(item["concern"].pk, item["area"]) for item in concerns]
     if len(keys) != len(set(keys)):
         raise ValidationError(
@@ -114,9 +118,11 @@ def _replace_concerns(patient: Patient, concerns: list[Mapping[str, Any]]) -> No
         record.severity = item["severity"]
         record.note = item.get("note", "")
         record.full_clean(exclude=["patient", "concern"], validate_unique=False)
+        record._history_user = changed_by  # type: ignore[attr-defined]
         record.save()
     for key, record in existing.items():
         if key not in keep:
+            record._history_user = changed_by  # type: ignore[attr-defined]
             record.delete()
 
 

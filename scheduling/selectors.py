@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -24,6 +24,7 @@ from scheduling.models import (
     MAX_SESSION_LENGTH,
     Closure,
     OpeningHours,
+    PlanStatus,
     Practitioner,
     Room,
     Session,
@@ -40,7 +41,7 @@ from scheduling.planner import (
     local_datetime,
 )
 from scheduling.planner import Closure as ClosedDays
-from treatments.models import Treatment
+from treatments.models import ProtocolTemplate, Treatment
 
 MAX_FREE_SLOT_DAYS = 56
 
@@ -283,3 +284,123 @@ def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentP
         .order_by("-booked_at")
     )
     return patient, plans
+
+
+# --- The clinic's day, for staff pages ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PractitionerDay:
+    practitioner: Practitioner
+    sessions: list[Session]
+
+
+def day_by_practitioner(*, user: object, day: date) -> list[PractitionerDay]:
+    """The day's sessions (cancelled ones left out) for each practitioner taking bookings or
+    seeing someone that day, in time order (2 queries)."""
+    sessions = list(
+        sessions_between(user=user, first_day=day, last_day=day).exclude(
+            status=SessionStatus.CANCELLED
+        )
+    )
+    working = {s.practitioner_id for s in sessions}
+    practitioners = Practitioner.objects.filter(Q(is_active=True) | Q(pk__in=working)).order_by(
+        "display_name", "pk"
+    )
+    return [
+        PractitionerDay(p, [s for s in sessions if s.practitioner_id == p.pk])
+        for p in practitioners
+    ]
+
+
+def plans_needing_attention() -> QuerySet[TreatmentPlan]:
+    """Courses the worker could not place, or that a missed or cancelled session broke, oldest
+    booking first (1 query)."""
+    return (
+        TreatmentPlan.objects.filter(status=PlanStatus.NEEDS_ATTENTION)
+        .select_related("patient", "template__treatment", "practitioner")
+        .order_by("booked_at", "pk")
+    )
+
+
+def maintenance_due(*, until: date) -> QuerySet[TreatmentPlan]:
+    """Courses in maintenance due on or before ``until`` with no maintenance session booked
+    yet, the most overdue first (1 query)."""
+    booked = Session.objects.filter(
+        plan=OuterRef("pk"), kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED
+    )
+    return (
+        TreatmentPlan.objects.filter(status=PlanStatus.MAINTENANCE, maintenance_due_on__lte=until)
+        .exclude(Exists(booked))
+        .select_related("patient", "template__treatment", "practitioner")
+        .order_by("maintenance_due_on", "pk")
+    )
+
+
+# --- Booking a course ----------------------------------------------------------------------------
+
+BOOKING_SEARCH_DAYS = 28
+
+
+def practitioners_for(treatment: Treatment) -> QuerySet[Practitioner]:
+    """Practitioners taking bookings who perform the treatment (1 query)."""
+    return Practitioner.objects.filter(is_active=True, treatments=treatment).order_by(
+        "display_name", "pk"
+    )
+
+
+def first_free_slot(
+    *,
+    practitioner: Practitioner,
+    treatment: Treatment,
+    from_day: date,
+    room: Room | None = None,
+    days: int = BOOKING_SEARCH_DAYS,
+) -> datetime | None:
+    """The earliest start on or after ``from_day`` at which a booking would be accepted, looking
+    ``days`` days ahead (4 queries)."""
+    slots = free_slots(
+        practitioner=practitioner,
+        treatment=treatment,
+        first_day=from_day,
+        last_day=from_day + timedelta(days=days - 1),
+        room=room,
+    )
+    return slots[0] if slots else None
+
+
+@dataclass(frozen=True)
+class BookingDefaults:
+    """What the booking form starts with, so a usual course takes a click to confirm."""
+
+    template: ProtocolTemplate | None
+    practitioner: Practitioner | None
+    room: Room | None
+    first_start: datetime | None
+
+
+def booking_defaults(*, patient: Patient, treatment: Treatment, today: date) -> BookingDefaults:
+    """The treatment's default protocol, the practitioner (and room) of the patient's latest
+    course when they perform it, otherwise the first who does, and their first free slot from
+    tomorrow on (at most 7 queries)."""
+    templates = list(treatment.protocols.order_by("-is_default", "name"))
+    template = templates[0] if templates else None
+    latest = (
+        patient.plans.filter(practitioner__is_active=True, practitioner__treatments=treatment)
+        .select_related("practitioner", "room")
+        .order_by("-booked_at")
+        .first()
+    )
+    practitioner = latest.practitioner if latest else practitioners_for(treatment).first()
+    room = latest.room if latest and latest.room and latest.room.is_active else None
+    first_start = (
+        first_free_slot(
+            practitioner=practitioner,
+            treatment=treatment,
+            from_day=today + timedelta(days=1),
+            room=room,
+        )
+        if practitioner and template
+        else None
+    )
+    return BookingDefaults(template, practitioner, room, first_start)

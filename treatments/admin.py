@@ -56,7 +56,14 @@ class TreatmentAdmin(SimpleHistoryAdmin):
         "is_active",
     ]
     list_filter = ["is_active", "texture_change", "long_term_benefit"]
-    search_fields = ["name", "name_ko", "core_ingredient", "primary_effect"]
+    search_fields = [
+        "name",
+        "name_ko",
+        "core_ingredient",
+        "core_ingredient_ko",
+        "primary_effect",
+        "primary_effect_ko",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["contraindications"]
     inlines = [ProtocolTemplateInline, IndicationInline]
@@ -66,14 +73,26 @@ class TreatmentAdmin(SimpleHistoryAdmin):
             _("Clinical profile"),
             {
                 "fields": [
-                    "core_ingredient",
-                    "primary_effect",
+                    ("core_ingredient", "core_ingredient_ko"),
+                    ("primary_effect", "primary_effect_ko"),
                     ("texture_change", "long_term_benefit"),
                     "session_minutes",
-                    "typical_candidates",
-                    "combines_with",
                     "contraindications",
                 ]
+            },
+        ),
+        (
+            _("Who it suits"),
+            {
+                "description": _(
+                    "Shown to staff with each suggestion. A patient outside the age band gets a "
+                    "note, never a refusal."
+                ),
+                "fields": [
+                    ("candidate_age_min", "candidate_age_max"),
+                    ("typical_candidates", "typical_candidates_ko"),
+                    ("combines_with", "combines_with_ko"),
+                ],
             },
         ),
         (

@@ -176,19 +176,50 @@ class SkinConcernViewSet(viewsets.ReadOnlyModelViewSet[SkinConcern]):
 class TreatmentSummarySerializer(serializers.ModelSerializer[Treatment]):
     class Meta:
         model = Treatment
-        fields = ["slug", "name", "name_ko", "primary_effect", "long_term_benefit"]
+        fields = [
+            "slug",
+            "name",
+            "name_ko",
+            "primary_effect",
+            "primary_effect_ko",
+            "long_term_benefit",
+        ]
 
 
 class SuggestionSerializer(serializers.Serializer[object]):
+    """Sentences are in the request's language (Accept-Language, or the user's choice)."""
+
     treatment = TreatmentSummarySerializer()
-    score = serializers.IntegerField()
-    reasons = serializers.ListField(child=serializers.CharField())
-    warnings = serializers.ListField(child=serializers.CharField())
+    score = serializers.IntegerField(
+        help_text="Sum of indication strength (1–5) × concern severity (1–3)."
+    )
+    reason = serializers.CharField(
+        help_text="One sentence: the matched concerns, the treatment and its primary effect."
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="One line per matched concern."
+    )
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="One line per recorded contraindication; these treatments are listed last.",
+    )
+    contraindicated_by = ContraindicationSerializer(
+        source="contraindications",
+        many=True,
+        read_only=True,
+        help_text="The patient's recorded conditions behind the warnings.",
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        source="note_texts",
+        help_text="Soft notes (age band, recent procedure); they do not change the order.",
+    )
     default_protocol = ProtocolSerializer(allow_null=True)
 
 
 class SuggestionsView(APIView):
-    """Treatments ranked for a patient's recorded concerns, with reasons and warnings."""
+    """Treatments ranked for a patient's recorded concerns, with the reasons, contraindication
+    warnings (those treatments come last) and soft notes, in the request's language."""
 
     permission_classes = [IsStaffMember]
 

@@ -105,7 +105,9 @@ TREATMENTS: list[dict[str, Any]] = [
         "name": "Rejuran Healer",
         "name_ko": "리쥬란 힐러",
         "core_ingredient": "Polynucleotides (PN, salmon DNA)",
+        "core_ingredient_ko": "폴리뉴클레오티드(PN, 연어 DNA)",
         "primary_effect": "Cell regeneration and anti-inflammation",
+        "primary_effect_ko": "세포 재생과 항염 효과",
         "texture_change": "moderate",
         "long_term_benefit": "high",
         "description": (
@@ -120,7 +122,14 @@ TREATMENTS: list[dict[str, Any]] = [
             "Late 20s to 50s; sensitive, redness-prone skin; patients recovering from lasers or "
             "microneedling."
         ),
+        "typical_candidates_ko": (
+            "20대 후반~50대, 붉은기가 잦은 민감성 피부, 레이저·MTS 시술 후 회복 중인 분."
+        ),
+        # "Late 20s to 50s" from the clinic material.
+        "candidate_age_min": 25,
+        "candidate_age_max": 59,
         "combines_with": "Structural procedures: fat grafting, fractional laser resurfacing, facelift.",
+        "combines_with_ko": "구조적 시술: 지방 이식, 프락셔널 레이저 리서페이싱, 안면거상술.",
         "session_minutes": 45,
         "aftercare": _REJURAN_AFTERCARE,
         "aftercare_ko": _REJURAN_AFTERCARE_KO,
@@ -169,12 +178,16 @@ TREATMENTS: list[dict[str, Any]] = [
         "name": "Skinboosters",
         "name_ko": "스킨부스터",
         "core_ingredient": "Hyaluronic acid",
+        "core_ingredient_ko": "히알루론산",
         "primary_effect": "Deep hydration and slight plumping",
+        "primary_effect_ko": "깊은 보습과 은은한 볼륨감",
         "texture_change": "immediate",
         "long_term_benefit": "mild",
         "description": "Micro-injections of hyaluronic acid for deep hydration with a subtle lift.",
         "description_ko": "히알루론산 미세 주입으로 깊은 보습과 은은한 볼륨을 줍니다.",
         "typical_candidates": "Dry or dehydrated skin; dull skin before an event.",
+        "typical_candidates_ko": "건조하고 수분이 부족한 피부, 중요한 일정을 앞둔 칙칙한 피부.",
+        # No age band in the clinic material: left empty, so no age note is shown.
         "combines_with": "",
         "session_minutes": 30,
         "aftercare": (
@@ -212,7 +225,9 @@ TREATMENTS: list[dict[str, Any]] = [
         "name": "PRP",
         "name_ko": "PRP (자가혈 주사)",
         "core_ingredient": "The patient's own plasma growth factors",
+        "core_ingredient_ko": "환자 본인 혈장의 성장인자",
         "primary_effect": "Regeneration from growth factors",
+        "primary_effect_ko": "성장인자를 통한 재생",
         "texture_change": "variable",
         "long_term_benefit": "medium",
         "description": (
@@ -221,7 +236,10 @@ TREATMENTS: list[dict[str, Any]] = [
         ),
         "description_ko": "환자 본인의 혈액에서 분리한 혈소판 풍부 혈장을 주입해 재생을 돕습니다.",
         "typical_candidates": "Patients who prefer an autologous treatment.",
+        "typical_candidates_ko": "자가 유래 성분의 시술을 선호하는 분.",
+        # No age band in the clinic material: left empty, so no age note is shown.
         "combines_with": "Microneedling.",
+        "combines_with_ko": "마이크로니들링(MTS).",
         "session_minutes": 60,
         "aftercare": (
             "Redness and swelling usually settle within 1–2 days; bruising at the blood-draw or "

@@ -19,6 +19,7 @@ SESSION_COUNT_RANGE = [MinValueValidator(1), MaxValueValidator(20)]
 INTERVAL_DAYS_RANGE = [MinValueValidator(1), MaxValueValidator(365)]
 MONTHS_RANGE = [MinValueValidator(1), MaxValueValidator(60)]
 MONTHS_FROM_START = [MinValueValidator(0), MaxValueValidator(60)]
+AGE_RANGE = [MinValueValidator(0), MaxValueValidator(120)]
 
 
 class TextureChange(models.TextChoices):
@@ -88,7 +89,9 @@ class Treatment(models.Model):
     name_ko = models.CharField(_("name (Korean)"), max_length=120, blank=True)
     slug = models.SlugField(unique=True)
     core_ingredient = models.CharField(_("core ingredient"), max_length=200)
+    core_ingredient_ko = models.CharField(_("core ingredient (Korean)"), max_length=200, blank=True)
     primary_effect = models.CharField(_("primary effect"), max_length=200)
+    primary_effect_ko = models.CharField(_("primary effect (Korean)"), max_length=200, blank=True)
     texture_change = models.CharField(
         _("texture change"), max_length=16, choices=TextureChange.choices
     )
@@ -98,7 +101,24 @@ class Treatment(models.Model):
     description = models.TextField(_("description (English)"), blank=True)
     description_ko = models.TextField(_("description (Korean)"), blank=True)
     typical_candidates = models.TextField(_("typical candidates"), blank=True)
+    typical_candidates_ko = models.TextField(_("typical candidates (Korean)"), blank=True)
+    # The usual age band: outside it a suggestion carries a soft note, it is never ruled out.
+    candidate_age_min = models.PositiveSmallIntegerField(
+        _("usual candidates from age"),
+        validators=AGE_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("Leave empty when there is no usual lower age."),
+    )
+    candidate_age_max = models.PositiveSmallIntegerField(
+        _("usual candidates up to age"),
+        validators=AGE_RANGE,
+        null=True,
+        blank=True,
+        help_text=_("Inclusive: 59 means up to and including 59. Leave empty for no upper age."),
+    )
     combines_with = models.TextField(_("combines well with"), blank=True)
+    combines_with_ko = models.TextField(_("combines well with (Korean)"), blank=True)
     session_minutes = models.PositiveSmallIntegerField(
         _("session length (minutes)"),
         validators=[MinValueValidator(5), MaxValueValidator(480)],
@@ -137,6 +157,19 @@ class Treatment(models.Model):
                 name="treatment_session_minutes_range",
                 violation_error_message=_("A session must last between 5 and 480 minutes."),
             ),
+            models.CheckConstraint(
+                condition=(Q(candidate_age_min__isnull=True) | Q(candidate_age_min__lte=120))
+                & (Q(candidate_age_max__isnull=True) | Q(candidate_age_max__lte=120))
+                & (
+                    Q(candidate_age_min__isnull=True)
+                    | Q(candidate_age_max__isnull=True)
+                    | Q(candidate_age_min__lte=F("candidate_age_max"))
+                ),
+                name="treatment_candidate_age_range",
+                violation_error_message=_(
+                    "Candidate ages must be between 0 and 120, the lower one first."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,6 +182,19 @@ class Treatment(models.Model):
     @property
     def display_aftercare(self) -> str:
         return localized(self, "aftercare")
+
+    def clean(self) -> None:
+        # A field-level message for the admin form; the check constraint is the guarantee.
+        low, high = self.candidate_age_min, self.candidate_age_max
+        if low is not None and high is not None and low > high:
+            raise ValidationError(
+                {
+                    "candidate_age_max": gettext(
+                        "The upper age (%(high)s) cannot be below the lower age (%(low)s)."
+                    )
+                    % {"high": high, "low": low}
+                }
+            )
 
 
 class Indication(models.Model):

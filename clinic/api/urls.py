@@ -1,5 +1,5 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from patients.api import PatientViewSet
@@ -27,5 +27,5 @@ urlpatterns = [
     path("v1/me/schedule/", MyScheduleView.as_view(), name="my-schedule"),
     path("v1/suggestions/", SuggestionsView.as_view(), name="suggestions"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -607,17 +607,32 @@ def test_thinning_skin_and_redness_are_offered_rejuran_first_with_the_reasons(
 
     assert [s["treatment"]["slug"] for s in offered] == ["rejuran-healer", "prp"]
     rejuran = offered[0]
+    assert list(rejuran) == [
+        "treatment",
+        "score",
+        "reason",
+        "reasons",
+        "warnings",
+        "contraindicated_by",
+        "notes",
+        "default_protocol",
+    ]
     assert rejuran["score"] == 5 * 3 + 5 * 2
+    assert rejuran["reason"] == (
+        "Thinning skin (under the eyes, neck), Redness and sensitivity → Rejuran Healer: "
+        "Cell regeneration and anti-inflammation"
+    )
     assert rejuran["reasons"] == [
         "Thinning skin (under the eyes, neck) (under the eyes, severe): indication strength 5/5",
         "Redness and sensitivity (cheeks, moderate): indication strength 5/5",
     ]
-    assert rejuran["warnings"] == []
+    assert (rejuran["warnings"], rejuran["contraindicated_by"], rejuran["notes"]) == ([], [], [])
     assert rejuran["treatment"] == {
         "slug": "rejuran-healer",
         "name": "Rejuran Healer",
         "name_ko": "리쥬란 힐러",
         "primary_effect": "Cell regeneration and anti-inflammation",
+        "primary_effect_ko": "세포 재생과 항염 효과",
         "long_term_benefit": "high",
     }
     assert rejuran["default_protocol"]["name"] == "Standard course"
@@ -628,6 +643,35 @@ def test_thinning_skin_and_redness_are_offered_rejuran_first_with_the_reasons(
     ]
 
 
+def test_suggestions_answer_in_the_requests_language(staff_api: APIClient, jiwoo: Patient) -> None:
+    response = staff_api.get(
+        f"{API}/suggestions/", {"patient": jiwoo.pk}, headers={"accept-language": "ko"}
+    )
+
+    rejuran = next(s for s in response.json() if s["treatment"]["slug"] == "rejuran-healer")
+    assert rejuran["reason"] == (
+        "얇아진 피부 (눈밑, 목), 붉은기와 민감성 → 리쥬란 힐러: 세포 재생과 항염 효과"
+    )
+    [warning] = rejuran["warnings"]
+    assert "생선(연어) 알레르기" in warning
+
+
+def test_suggestions_carry_soft_notes_that_do_not_change_the_order(
+    staff_api: APIClient, jiwoo: Patient
+) -> None:
+    MedicalFlag.objects.filter(patient=jiwoo).delete()
+    Patient.objects.filter(pk=jiwoo.pk).update(date_of_birth="1950-01-01")
+    concern(jiwoo, "post-procedure-recovery", severity=1)
+
+    offered = suggestions(staff_api, jiwoo)
+
+    assert [s["treatment"]["slug"] for s in offered] == ["rejuran-healer", "prp"]
+    [age_note, recovery] = offered[0]["notes"]
+    assert age_note.startswith("Usually for ages 25–59; this patient is 7")
+    assert recovery == "Suits recovery after a recent laser or microneedling."
+    assert offered[1]["notes"] == ["Suits recovery after a recent laser or microneedling."]
+
+
 def test_a_contraindicated_treatment_is_offered_last_with_the_warning(
     staff_api: APIClient, jiwoo: Patient
 ) -> None:
@@ -635,7 +679,10 @@ def test_a_contraindicated_treatment_is_offered_last_with_the_warning(
 
     assert [s["treatment"]["slug"] for s in offered] == ["prp", "rejuran-healer"]
     assert offered[0]["warnings"] == []
-    assert offered[1]["warnings"] == ["Contraindicated: Fish or salmon allergy"]
+    assert offered[1]["warnings"] == [
+        "Contraindicated: Fish or salmon allergy (recorded for this patient)"
+    ]
+    assert [c["slug"] for c in offered[1]["contraindicated_by"]] == ["fish-allergy"]
     assert offered[1]["score"] > offered[0]["score"]  # ranked last despite the better score
 
 

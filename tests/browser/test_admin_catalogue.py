@@ -21,6 +21,7 @@ def test_clinic_admin_logs_in_and_edits_a_protocol(live_server: LiveServer, page
     page.get_by_label("Username").fill("clinicadmin")
     page.get_by_label("Password").fill("correct-horse-battery")
     page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Treatments").click()
 
     expect(page.get_by_role("link", name="Rejuran Healer")).to_be_visible()

@@ -26,13 +26,25 @@ def test_logging_in_with_a_wrong_password_says_so(client: Client, clinic_admin: 
     assert "Please enter a correct username and password" in response.text
 
 
-def test_staff_home_links_to_the_catalogue(client: Client, clinic_admin: User) -> None:
+def test_a_clinic_admin_lands_on_today_with_a_link_to_the_admin(
+    client: Client, clinic_admin: User
+) -> None:
     client.post(reverse("login"), {"username": "admin", "password": "correct-horse-battery"})
 
-    response = client.get(reverse("home"))
+    response = client.get(reverse("home"), follow=True)
 
-    assert response.status_code == 200
-    assert reverse("admin:treatments_treatment_changelist") in response.text
+    assert response.redirect_chain == [(reverse("staff:today"), 302)]
+    assert reverse("admin:index") in response.text
+
+
+def test_staff_who_are_not_clinic_admins_get_no_admin_link(
+    client: Client, staff_user: User
+) -> None:
+    client.force_login(staff_user)
+
+    response = client.get(reverse("staff:today"))
+
+    assert reverse("admin:index") not in response.text
 
 
 def test_patient_home_has_no_admin_links(client: Client, patient: Any) -> None:
@@ -57,4 +69,4 @@ def test_the_language_can_be_switched_to_korean(client: Client, patient: Any) ->
     response = client.get(reverse("home"))
 
     assert response.headers["Content-Language"] == "ko"
-    assert '<html lang="ko">' in response.text
+    assert '<html lang="ko"' in response.text

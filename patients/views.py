@@ -1,0 +1,113 @@
+"""Staff pages about patients: find one, add or edit a record, see everything about them.
+
+Thin: each parses a form or a query, calls one service or selector, renders. Access is decided
+where the URLs are mounted (clinic/urls.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
+
+from clinic.formatting import local_day
+from clinic.htmx import HtmxHttpRequest
+from patients.forms import PatientRecordForm
+from patients.models import Patient
+from patients.selectors import (
+    contraindication_catalogue,
+    patient_for_edit,
+    patient_list_page,
+    patient_record,
+    skin_concern_catalogue,
+)
+from patients.services import patient_save
+
+
+def _today() -> date:
+    return local_day(timezone.now())
+
+
+def patient_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Search as you type: HTMX asks for the results alone; without JavaScript the form is a
+    plain GET and the whole page comes back."""
+    listing = patient_list_page(
+        query=request.GET.get("q", "").strip(), page=request.GET.get("page"), today=_today()
+    )
+    # A history restore (back button after the cache expired) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "patients/patient_list.html" + ("#results" if partial else "")
+    response = render(request, template, {"section": "patients", "listing": listing})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    try:
+        record = patient_record(patient_id=patient_id, today=_today())
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    try:
+        # The suggestion page is built separately; offer it once its URL exists.
+        suggest_url: str | None = reverse("staff:suggest", args=[patient_id])
+    except NoReverseMatch:
+        suggest_url = None
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {"section": "patients", "record": record, "suggest_url": suggest_url},
+    )
+
+
+def patient_new(request: HttpRequest) -> HttpResponse:
+    return _record_form(request, patient=None)
+
+
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    try:
+        patient = patient_for_edit(patient_id=patient_id)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    return _record_form(request, patient=patient)
+
+
+def _record_form(request: HttpRequest, *, patient: Patient | None) -> HttpResponse:
+    # The form writes what was typed onto the instance; the page keeps the saved name.
+    saved_name = patient.full_name if patient else ""
+    form = PatientRecordForm(
+        request.POST if request.method == "POST" else None,
+        patient=patient,
+        today=_today(),
+        concerns=skin_concern_catalogue(),
+        conditions=contraindication_catalogue(),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = patient_save(
+                **form.service_arguments(),
+                changed_by=cast(User, request.user),  # staff_required lets only staff in
+                patient=patient,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            if patient is None:
+                message = gettext("Added %(name)s.") % {"name": saved.full_name}
+            else:
+                message = gettext("Saved %(name)s's record.") % {"name": saved.full_name}
+            messages.success(request, message)
+            return redirect("staff:patient", saved.pk)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"section": "patients", "form": form, "patient": patient, "saved_name": saved_name},
+    )

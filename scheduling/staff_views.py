@@ -1,0 +1,201 @@
+"""Staff pages about the clinic's day, booking a course and following it being placed.
+
+Thin: each parses a form or a query, calls one service or selector, renders. Access is decided
+where the URLs are mounted (clinic/urls.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django_htmx.http import HttpResponseClientRedirect
+
+from clinic.formatting import format_day, local_day
+from clinic.htmx import HtmxHttpRequest
+from patients.models import Patient
+from scheduling.errors import SchedulingConflictError
+from scheduling.explain import explain_no_fit
+from scheduling.forms import BookingForm
+from scheduling.models import PlanStatus, SessionStatus, TreatmentPlan
+from scheduling.selectors import (
+    booking_defaults,
+    day_by_practitioner,
+    maintenance_due,
+    plans_needing_attention,
+    plans_visible_to,
+)
+from scheduling.services import plan_book, plan_preview
+from treatments.models import Treatment
+
+
+def _today() -> date:
+    return local_day(timezone.now())
+
+
+def today(request: HttpRequest) -> HttpResponse:
+    day = _today()
+    return render(
+        request,
+        "scheduling/today.html",
+        {
+            "section": "today",
+            "day": day,
+            "columns": day_by_practitioner(user=request.user, day=day),
+            "attention": plans_needing_attention(),
+        },
+    )
+
+
+def calendar(request: HttpRequest) -> HttpResponse:
+    """One day's sessions per practitioner, with navigation by day."""
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = _today()
+    return render(
+        request,
+        "scheduling/calendar.html",
+        {
+            "section": "calendar",
+            "day": day,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "is_today": day == _today(),
+            "columns": day_by_practitioner(user=request.user, day=day),
+        },
+    )
+
+
+def maintenance(request: HttpRequest) -> HttpResponse:
+    """Courses whose maintenance is due: overdue, this month, next month."""
+    day = _today()
+    this_month = day.replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    after_next = (next_month + timedelta(days=32)).replace(day=1)
+    plans = list(maintenance_due(until=after_next - timedelta(days=1)))
+    due = {plan.pk: cast(date, plan.maintenance_due_on) for plan in plans}  # set in maintenance
+    groups = [
+        (gettext("Overdue"), [p for p in plans if due[p.pk] < day]),
+        (gettext("Due this month"), [p for p in plans if day <= due[p.pk] < next_month]),
+        (gettext("Due next month"), [p for p in plans if next_month <= due[p.pk]]),
+    ]
+    return render(
+        request,
+        "scheduling/maintenance.html",
+        {"section": "maintenance", "today": day, "groups": groups},
+    )
+
+
+# --- Booking a course ----------------------------------------------------------------------
+
+
+def _initial(patient: Patient, treatment_slug: str) -> dict[str, Any]:
+    """The form's starting values: the treatment's usual protocol with the practitioner and
+    first free time most likely wanted."""
+    treatment = Treatment.objects.filter(slug=treatment_slug, is_active=True).first()
+    if treatment is None:
+        return {}
+    defaults = booking_defaults(patient=patient, treatment=treatment, today=_today())
+    initial: dict[str, Any] = {}
+    if defaults.template:
+        initial.update(
+            protocol=defaults.template.pk,
+            session_count=defaults.template.initial_sessions_default,
+            interval_days=defaults.template.interval_days_default,
+        )
+    if defaults.practitioner:
+        initial["practitioner"] = defaults.practitioner.pk
+    if defaults.room:
+        initial["room"] = defaults.room.pk
+    if defaults.first_start:
+        local = timezone.localtime(defaults.first_start)
+        initial.update(day=local.date().isoformat(), time=f"{local:%H:%M}")
+    return initial
+
+
+def book(request: HtmxHttpRequest, patient_id: int) -> HttpResponse:
+    """Book a course: the form with a live preview of every session (HTMX re-renders it as
+    staff change a field), then the booking, handed to the worker."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    if request.method == "POST":
+        form = BookingForm(BookingForm.follow_changes(request.POST))
+    else:
+        initial = _initial(patient, request.GET.get("treatment", ""))
+        # Bound to the defaults, so the first view already shows the proposed sessions.
+        form = BookingForm(initial) if initial else BookingForm()
+    preview = None
+    if form.is_bound and form.is_valid():
+        try:
+            preview = plan_preview(patient=patient, **form.service_arguments())
+            if request.method == "POST" and request.POST.get("action") == "book":
+                plan = plan_book(
+                    patient=patient,
+                    booked_by=cast(User, request.user),
+                    override_reason=form.cleaned_data["override_reason"],
+                    **form.service_arguments(),
+                )
+                return redirect("staff:plan", plan_id=plan.pk)
+        except ValidationError as error:
+            form.add_service_error(error)
+        except SchedulingConflictError as error:
+            form.add_error(None, error.message)
+    context = {
+        "section": "patients",
+        "patient": patient,
+        "form": form,
+        "preview": preview,
+        "no_fit_reason": explain_no_fit(preview.no_fit) if preview and preview.no_fit else "",
+    }
+    if request.htmx:
+        return render(request, "scheduling/book.html#booking", context)
+    return render(request, "scheduling/book.html", context)
+
+
+def plan_status(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
+    """While the worker places a booked course's sessions, a page that follows it; then the
+    patient's page, with what happened."""
+    plan = get_object_or_404(plans_visible_to(request.user), pk=plan_id)
+    if plan.status == PlanStatus.SCHEDULING:
+        template = "scheduling/plan_status.html"
+        if request.htmx:
+            template += "#progress"
+        return render(request, template, {"section": "patients", "plan": plan})
+    _say_what_happened(request, plan)
+    destination = reverse("staff:patient", args=[plan.patient_id])
+    if request.htmx:
+        return HttpResponseClientRedirect(destination)
+    return redirect(destination)
+
+
+def _say_what_happened(request: HttpRequest, plan: TreatmentPlan) -> None:
+    sessions = [s for s in plan.sessions.all() if s.status != SessionStatus.CANCELLED]
+    if plan.status == PlanStatus.NEEDS_ATTENTION:
+        messages.warning(
+            request,
+            gettext("The course for %(patient)s needs attention: %(reason)s")
+            % {"patient": plan.patient, "reason": plan.attention_reason},
+        )
+    elif sessions:
+        messages.success(
+            request,
+            ngettext(
+                "Booked %(count)d session for %(patient)s, %(first)s – %(last)s.",
+                "Booked %(count)d sessions for %(patient)s, %(first)s – %(last)s.",
+                len(sessions),
+            )
+            % {
+                "count": len(sessions),
+                "patient": plan.patient,
+                "first": format_day(local_day(sessions[0].starts_at)),
+                "last": format_day(local_day(sessions[-1].starts_at)),
+            },
+        )

@@ -1,0 +1,431 @@
+"""The staff's day pages (Today, the day calendar, maintenance due), booking a course in the
+browser and following the worker placing it: access per role, what each shows, bad input, and
+a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import Patient
+from scheduling.models import PlanStatus, Practitioner, SessionStatus, TreatmentPlan
+from scheduling.services import plan_schedule
+from tests.factories import PatientFactory, PractitionerFactory
+from tests.helpers import book_and_schedule, db_state, flag, hold
+from tests.timeutil import local_today, seoul
+from treatments.models import ProtocolTemplate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client: Client, staff_user: User) -> Client:
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def jiwoo(db: None) -> Patient:
+    return PatientFactory(user=None, family_name="Lee", given_name="Ji-woo")
+
+
+def booking(
+    template: ProtocolTemplate,
+    practitioner: Practitioner,
+    day: date,
+    at: str = "10:00",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "protocol": template.pk,
+        "session_count": 4,
+        "interval_days": 28,
+        "practitioner": practitioner.pk,
+        "room": "",
+        "day": day.isoformat(),
+        "time": at,
+        "action": "preview",
+        **extra,
+    }
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+
+PAGES = ["staff:today", "staff:calendar", "staff:maintenance"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client: Client, name: str) -> None:
+    response = client.get(reverse(name))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_patients_cannot_open_staff_pages(client: Client, patient: Any, name: str) -> None:
+    client.force_login(patient.user)
+
+    assert client.get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("persona", ["staff_user", "clinic_admin"])
+def test_staff_and_clinic_admins_open_staff_pages(
+    client: Client, request: pytest.FixtureRequest, persona: str, name: str
+) -> None:
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_a_django_admin_flag_alone_does_not_open_staff_pages(client: Client) -> None:
+    """Access comes from the clinic's roles, not from ``is_staff``."""
+    user = User.objects.create_user("intern", password="x-long-password-1", is_staff=True)
+    client.force_login(user)
+
+    assert client.get(reverse("staff:today")).status_code == 403
+
+
+def test_staff_land_on_today(staff: Client) -> None:
+    assert staff.get(reverse("home"))["Location"] == reverse("staff:today")
+
+
+# --- Today and the day calendar ----------------------------------------------------------------
+
+
+def test_today_lists_each_practitioners_sessions_in_time_order(
+    staff: Client, kim: Practitioner, rejuran: ProtocolTemplate
+) -> None:
+    today = local_today()
+    late = hold(kim, seoul(today, 16))
+    early = hold(kim, seoul(today, 9, 15))
+    hold(kim, seoul(today, 12), status=SessionStatus.CANCELLED)
+
+    page = staff.get(reverse("staff:today")).text
+
+    assert page.index(early.plan.patient.full_name) < page.index(late.plan.patient.full_name)
+    assert "1 of 3" in page
+    assert page.count('class="agenda-item"') == 2  # the cancelled one is not there
+
+
+def test_today_lists_courses_that_need_attention_with_the_reason(
+    staff: Client, kim: Practitioner
+) -> None:
+    plan = hold(kim, seoul(local_today() + timedelta(days=3), 10)).plan
+    plan.status = PlanStatus.NEEDS_ATTENTION
+    plan.attention_reason = "Session 2 was missed: move it to a new time or cancel it."
+    plan.save()
+
+    page = staff.get(reverse("staff:today")).text
+
+    assert "Session 2 was missed: move it to a new time or cancel it." in page
+    assert plan.patient.full_name in page
+
+
+def test_the_calendar_shows_the_chosen_day(staff: Client, kim: Practitioner) -> None:
+    day = local_today() + timedelta(days=9)
+    session = hold(kim, seoul(day, 11))
+
+    page = staff.get(reverse("staff:calendar"), {"day": day.isoformat()}).text
+
+    assert session.plan.patient.full_name in page
+    assert f"?day={(day + timedelta(days=1)).isoformat()}" in page
+
+
+def test_a_calendar_day_that_is_not_a_date_shows_today(staff: Client) -> None:
+    response = staff.get(reverse("staff:calendar"), {"day": "someday"})
+
+    assert response.status_code == 200
+    assert response.context["day"] == local_today()
+
+
+@pytest.mark.parametrize("sessions", [10, 200])
+def test_today_takes_the_same_queries_however_busy_the_day(
+    staff: Client, sessions: int, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    today = local_today()
+    practitioners = [PractitionerFactory() for _ in range(4)]
+    for n in range(sessions):
+        hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
+
+    # session and user, the user's roles, attention, the day's sessions, practitioners
+    with django_assert_num_queries(6):
+        response = staff.get(reverse("staff:today"))
+
+    assert response.text.count('class="agenda-item"') == sessions
+
+
+def test_maintenance_lists_overdue_and_due_courses_without_a_booked_session(
+    staff: Client, kim: Practitioner
+) -> None:
+    today = local_today()
+    overdue = hold(kim, seoul(today - timedelta(days=200), 10)).plan
+    soon = hold(kim, seoul(today - timedelta(days=170), 10)).plan
+    for plan, due in ((overdue, today - timedelta(days=9)), (soon, today + timedelta(days=5))):
+        plan.status = PlanStatus.MAINTENANCE
+        plan.maintenance_due_on = due
+        plan.save()
+
+    response = staff.get(reverse("staff:maintenance"))
+
+    overdue_group, this_month, next_month = response.context["groups"]
+    assert overdue_group[1] == [overdue]
+    assert soon in this_month[1] + next_month[1]
+
+
+# --- Booking a course --------------------------------------------------------------------------
+
+
+def test_the_booking_form_starts_from_the_treatments_usual_protocol_and_a_free_slot(
+    staff: Client, jiwoo: Patient, kim: Practitioner, rejuran: ProtocolTemplate
+) -> None:
+    response = staff.get(reverse("staff:book", args=[jiwoo.pk]), {"treatment": "rejuran-healer"})
+
+    form = response.context["form"]
+    assert form["protocol"].value() == rejuran.pk
+    assert form["session_count"].value() == rejuran.initial_sessions_default
+    assert form["practitioner"].value() == kim.pk
+    preview = response.context["preview"]
+    assert preview.fits
+    assert len(preview.proposal.sessions) == rejuran.initial_sessions_default
+    assert preview.proposal.sessions[0].starts_at > timezone.now()
+
+
+def test_changing_a_field_answers_with_the_form_and_the_new_proposal_only(
+    staff: Client, jiwoo: Patient, kim: Practitioner, rejuran: ProtocolTemplate, tuesday: date
+) -> None:
+    response = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]),
+        booking(rejuran, kim, tuesday),
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<form id="booking"')
+    assert "<html" not in response.text
+    sessions = response.context["preview"].proposal.sessions
+    assert [s.starts_at for s in sessions][:2] == [
+        seoul(tuesday, 10),
+        seoul(tuesday + timedelta(days=28), 10),
+    ]
+
+
+def test_picking_another_protocol_brings_its_usual_sessions_and_interval(
+    staff: Client, jiwoo: Patient, kim: Practitioner, tuesday: date
+) -> None:
+    prp = ProtocolTemplate.objects.get(treatment__slug="prp", is_default=True)
+
+    response = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]),
+        booking(prp, kim, tuesday, changed="protocol", session_count=4, interval_days=21),
+    )
+
+    form = response.context["form"]
+    assert form["session_count"].value() == str(prp.initial_sessions_default)
+    assert form["interval_days"].value() == str(prp.interval_days_default)
+
+
+def test_booking_creates_the_plan_and_follows_the_worker_to_the_patients_page(
+    staff: Client,
+    jiwoo: Patient,
+    kim: Practitioner,
+    rejuran: ProtocolTemplate,
+    tuesday: date,
+    staff_user: User,
+) -> None:
+    response = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]), booking(rejuran, kim, tuesday, action="book")
+    )
+
+    plan = TreatmentPlan.objects.get(patient=jiwoo)
+    assert response["Location"] == reverse("staff:plan", args=[plan.pk])
+    assert (plan.status, plan.session_count, plan.booked_by) == (
+        PlanStatus.SCHEDULING,
+        4,
+        staff_user,
+    )
+    waiting = staff.get(reverse("staff:plan", args=[plan.pk]), headers={"HX-Request": "true"})
+    assert "Placing the sessions" in waiting.text
+    assert 'hx-trigger="load delay:1s"' in waiting.text
+
+    plan_schedule(plan_id=plan.pk)  # what the worker does
+    done = staff.get(reverse("staff:plan", args=[plan.pk]), headers={"HX-Request": "true"})
+
+    assert done["HX-Redirect"] == reverse("staff:patient", args=[jiwoo.pk])
+    message = staff.get(reverse("staff:today")).context["messages"]
+    assert [str(m) for m in message] == [
+        f"Booked 4 sessions for {jiwoo.full_name}, "
+        f"{tuesday:%a} {tuesday.day} {tuesday:%b %Y} – "
+        f"{(tuesday + timedelta(days=84)):%a} {(tuesday + timedelta(days=84)).day} "
+        f"{(tuesday + timedelta(days=84)):%b %Y}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        pytest.param({"session_count": 5}, "session_count", "takes 3–4 sessions, not 5", id="5"),
+        pytest.param(
+            {"interval_days": 14}, "interval_days", "21–28 days apart, not 14", id="14 days"
+        ),
+        pytest.param({"time": "10:10"}, "time", "Select a valid choice.", id="off the grid"),
+        pytest.param({"day": "2020-01-07"}, "day", "no free time that day", id="in the past"),
+        pytest.param({"day": ""}, "day", "This field is required.", id="no day"),
+    ],
+)
+def test_bad_input_is_shown_beside_the_field_and_books_nothing(
+    staff: Client,
+    jiwoo: Patient,
+    kim: Practitioner,
+    rejuran: ProtocolTemplate,
+    tuesday: date,
+    change: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    before = db_state()
+
+    response = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]),
+        {**booking(rejuran, kim, tuesday, action="book"), **change},
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert any(message in error for error in errors[field]), errors
+    assert 'role="alert"' in response.text
+    assert db_state() == before
+
+
+def test_a_practitioner_who_does_not_perform_the_treatment_is_refused(
+    staff: Client, jiwoo: Patient, rejuran: ProtocolTemplate, tuesday: date
+) -> None:
+    laser_only = PractitionerFactory(display_name="Dr. Yoon")
+    before = db_state()
+
+    response = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]),
+        booking(rejuran, laser_only, tuesday, action="book"),
+    )
+
+    assert "Dr. Yoon does not perform Rejuran Healer." in response.text
+    assert db_state() == before
+
+
+def test_a_contraindication_needs_a_reason_which_is_kept_with_the_course(
+    staff: Client, jiwoo: Patient, kim: Practitioner, rejuran: ProtocolTemplate, tuesday: date
+) -> None:
+    flag(jiwoo, "fish-allergy")
+    before = db_state()
+    url = reverse("staff:book", args=[jiwoo.pk])
+
+    refused = staff.post(url, booking(rejuran, kim, tuesday, action="book"))
+
+    assert "Recorded contraindication:" in refused.text
+    assert "Give a reason to book anyway." in refused.text
+    assert db_state() == before
+
+    reason = "Allergist cleared PN injections (letter on file)."
+    staff.post(url, booking(rejuran, kim, tuesday, action="book", override_reason=reason))
+
+    plan = TreatmentPlan.objects.get(patient=jiwoo)
+    assert (plan.override_reason, plan.overridden_conditions) == (
+        reason,
+        "Fish or salmon allergy",
+    )
+
+
+def test_a_course_that_cannot_fit_says_which_session_and_why_and_cannot_be_booked(
+    staff: Client, jiwoo: Patient, kim: Practitioner, rejuran: ProtocolTemplate, tuesday: date
+) -> None:
+    from scheduling.models import Closure
+
+    Closure.objects.create(
+        starts_on=tuesday + timedelta(days=20),
+        ends_on=tuesday + timedelta(days=29),
+        reason="clinic renovation",
+    )
+
+    response = staff.post(reverse("staff:book", args=[jiwoo.pk]), booking(rejuran, kim, tuesday))
+
+    assert "Session 2 cannot be placed between" in response.text
+    assert "clinic renovation" in response.text
+    assert 'value="book" disabled' in response.text
+
+
+def test_a_full_day_offers_the_next_free_time(
+    staff: Client, jiwoo: Patient, kim: Practitioner, rejuran: ProtocolTemplate, tuesday: date
+) -> None:
+    hold(kim, seoul(tuesday, 10), minutes=9 * 60)  # 10:00–19:00
+
+    response = staff.post(reverse("staff:book", args=[jiwoo.pk]), booking(rejuran, kim, tuesday))
+
+    assert response.context["form"].next_free == seoul(tuesday + timedelta(days=1), 10)
+    jumped = staff.post(
+        reverse("staff:book", args=[jiwoo.pk]),
+        booking(rejuran, kim, tuesday, jump=f"{tuesday + timedelta(days=1)}T10:00"),
+    )
+    assert jumped.context["preview"].proposal.sessions[0].starts_at == seoul(
+        tuesday + timedelta(days=1), 10
+    )
+
+
+def test_booking_for_an_unknown_patient_is_not_found(staff: Client) -> None:
+    assert staff.get(reverse("staff:book", args=[999999])).status_code == 404
+
+
+def test_a_course_the_worker_could_not_place_says_why_on_arrival(
+    staff: Client,
+    jiwoo: Patient,
+    kim: Practitioner,
+    rejuran: ProtocolTemplate,
+    tuesday: date,
+    staff_user: User,
+) -> None:
+    plan = book_and_schedule(jiwoo, rejuran, kim, seoul(tuesday, 10), staff_user)
+    plan.status = PlanStatus.NEEDS_ATTENTION
+    plan.attention_reason = "Session 3 cannot be placed."
+    plan.save()
+
+    response = staff.get(reverse("staff:plan", args=[plan.pk]))
+
+    assert response["Location"] == reverse("staff:patient", args=[jiwoo.pk])
+    [message] = staff.get(reverse("staff:today")).context["messages"]
+    assert "needs attention: Session 3 cannot be placed." in str(message)
+
+
+def test_an_unknown_plan_is_not_found(staff: Client) -> None:
+    assert staff.get(reverse("staff:plan", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize("other_sessions", [10, 200])
+def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
+    staff: Client,
+    jiwoo: Patient,
+    kim: Practitioner,
+    rejuran: ProtocolTemplate,
+    tuesday: date,
+    other_sessions: int,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    for n in range(other_sessions):
+        start = seoul(tuesday + timedelta(days=1 + n % 90), 11) + timedelta(minutes=45 * (n // 90))
+        hold(kim, start)
+    url = reverse("staff:book", args=[jiwoo.pk])
+
+    with django_assert_num_queries(20):
+        response = staff.post(url, booking(rejuran, kim, tuesday), headers={"HX-Request": "true"})
+
+    assert response.context["preview"].fits

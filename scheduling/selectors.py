@@ -25,6 +25,7 @@ from scheduling.models import (
     Leave,
     OpeningHours,
     Practitioner,
+    Reminder,
     Room,
     Session,
     SessionKind,
@@ -215,6 +216,37 @@ def free_slots(
     return [start for start in free_starts(search, first_day, last_day) if start > now]
 
 
+@dataclass(frozen=True)
+class WorkingPattern:
+    """A practitioner's week and their current and coming leave, as staff read it."""
+
+    practitioner: Practitioner
+    working_hours: list[WorkingHours]
+    leave: list[Leave]
+
+    @property
+    def works_clinic_hours(self) -> bool:
+        return not self.working_hours
+
+
+def practitioner_working_pattern(
+    *, practitioner: Practitioner, today: date | None = None
+) -> WorkingPattern:
+    """The practitioner's working hours and the leave that has not ended yet (2 queries)."""
+    today = today or timezone.now().astimezone(clinic_tz()).date()
+    return WorkingPattern(
+        practitioner=practitioner,
+        working_hours=list(
+            WorkingHours.objects.filter(practitioner=practitioner).order_by("weekday", "start_time")
+        ),
+        leave=list(
+            Leave.objects.filter(practitioner=practitioner, ends_on__gte=today).order_by(
+                "starts_on", "start_time", "pk"
+            )
+        ),
+    )
+
+
 # --- What a user may see --------------------------------------------------------------------
 
 
@@ -231,6 +263,12 @@ def plans_visible_to(user: object) -> QuerySet[TreatmentPlan]:
     if isinstance(user, User) and user.is_authenticated:
         return plans.filter(patient__user=user)
     return plans.none()
+
+
+def reminders_visible_to(user: object) -> QuerySet[Reminder]:
+    """Staff see every reminder (a Today page lists the failed ones); nobody else any."""
+    reminders = Reminder.objects.select_related("plan__patient", "retried_by")
+    return reminders if is_staff_member(user) else reminders.none()
 
 
 def sessions_visible_to(user: object) -> QuerySet[Session]:

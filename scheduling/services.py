@@ -497,13 +497,17 @@ def session_book(
     if kind not in BOOKABLE_ONE_BY_ONE:
         raise ValidationError(
             {
-                "kind": gettext("Choose %(choices)s.")
-                % {"choices": ", ".join(str(k) for k in BOOKABLE_ONE_BY_ONE)}
+                "kind": gettext(
+                    "A maintenance session or an extra course session (initial) can be booked "
+                    "on its own, not %(kind)s."
+                )
+                % {"kind": kind}
             }
         )
     practitioner = practitioner or plan.practitioner
     room = room if room is not None else plan.room
     treatment = plan.template.treatment
+    course: list[Session] = []  # the course's sessions still on, for an extra one
     if kind == SessionKind.MAINTENANCE:
         _check_maintenance_bookable(plan)
     else:

@@ -1327,6 +1327,23 @@ def test_an_extra_course_session_needs_a_course_under_way(
     assert db_state() == before
 
 
+def test_only_maintenance_and_extra_course_sessions_are_booked_one_by_one(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_book(plan=course, kind="touch-up", starts_at=at(80, 10), booked_by=staff_user)
+
+    assert message_of(error) == {
+        "kind": [
+            "A maintenance session or an extra course session (initial) can be booked on its "
+            "own, not touch-up."
+        ]
+    }
+    assert db_state() == before
+
+
 # --- The booking grid -------------------------------------------------------------------------
 
 

@@ -238,6 +238,7 @@ def _session_objects(plans: Sequence[TreatmentPlan], planned: Planned) -> list[S
             starts_at=proposed.starts_at,
             ends_at=proposed.ends_at,
             practitioner_id=plan.practitioner_id,
+            patient_id=plan.patient_id,
             **SESSION_FIELDS,
         )
         for plan, (_, proposal) in zip(plans, planned.placed, strict=True)
@@ -347,9 +348,16 @@ def insert_copy(planned: Planned, *, template: ProtocolTemplate, booked_by: User
         copied_sessions, sessions_csv = _copy(
             cursor,
             Session(**SESSION_FIELDS),
-            ["plan_id", "sequence", "starts_at", "ends_at", "practitioner_id"],
+            ["plan_id", "sequence", "starts_at", "ends_at", "practitioner_id", "patient_id"],
             (
-                (plan_id, s.sequence, s.starts_at, s.ends_at, request.practitioner_id)
+                (
+                    plan_id,
+                    s.sequence,
+                    s.starts_at,
+                    s.ends_at,
+                    request.practitioner_id,
+                    request.patient_id,
+                )
                 for plan_id, (request, proposal) in zip(plan_ids, planned.placed, strict=True)
                 for s in proposal.sessions
             ),

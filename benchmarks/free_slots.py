@@ -47,6 +47,7 @@ COLUMNS = (
     "starts_at",
     "ends_at",
     "practitioner_id",
+    "patient_id",
     "room_id",
     "status",
     "reactions",
@@ -110,6 +111,7 @@ def populate(number: int, *, search_from: date, length: timedelta) -> tuple[Prac
                 start.isoformat(),
                 end.isoformat(),
                 practitioner.pk,
+                patient.pk,
                 "",  # room NULL: CSV's empty unquoted field
                 status,
                 "[]",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -77,7 +77,12 @@ def run(*, proposals: int) -> None:
     first_days = [
         d for d in days(START, START + timedelta(weeks=FIRST_START_WEEKS)) if calendar.periods(d)
     ]
-    starts = [random_start(rng, calendar, rng.choice(first_days), length) for _ in range(proposals)]
+    # Staff choose the first start among free slots (it is never moved): draw free ones.
+    starts: list[datetime] = []
+    while len(starts) < proposals:
+        start = random_start(rng, calendar, rng.choice(first_days), length)
+        if busy.is_free(start, start + length):
+            starts.append(start)
 
     moved = no_fit = 0
     started = time.perf_counter()
@@ -101,7 +106,7 @@ def run(*, proposals: int) -> None:
     table.add("proposals that did not fit", count(no_fit))
     table.note(
         "Busy intervals are 45-minute sessions on the 15-minute grid over 52 weeks of open days "
-        "(~3 a day); first starts fall in the first 39 weeks. Proposals are not added to the busy "
-        "set, so every proposal sees the same calendar."
+        "(~3 a day); first starts are free grid starts in the first 39 weeks. Proposals are not "
+        "added to the busy set, so every proposal sees the same calendar."
     )
     table.print()

@@ -31,6 +31,8 @@ _STAFF_PERMISSIONS = [
         f"scheduling.view_{model}"
         for model in (
             "practitioner",
+            "workinghours",
+            "leave",
             "room",
             "openinghours",
             "closure",

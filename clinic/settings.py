@@ -271,6 +271,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlanStatusEnum": "scheduling.models.PlanStatus",
         "SessionStatusEnum": "scheduling.models.SessionStatus",
+        "KindEnum": "scheduling.models.SessionKind",
+        "ReminderKindEnum": "scheduling.models.ReminderKind",
+        "ReminderStatusEnum": "scheduling.models.ReminderStatus",
         "ReminderChannelEnum": "patients.models.ReminderChannel",
         "LanguageEnum": "patients.models.Language",
     },

@@ -1,10 +1,16 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from scheduling.models import (
     Closure,
+    Leave,
     OpeningHours,
     Practitioner,
     Reminder,
@@ -12,7 +18,16 @@ from scheduling.models import (
     Room,
     Session,
     TreatmentPlan,
+    WorkingHours,
 )
+from scheduling.services import leave_save, leave_validate
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+    fields = ["weekday", "start_time", "end_time"]
+    verbose_name_plural = _("working hours (none: the clinic's opening hours)")
 
 
 @admin.register(Practitioner)
@@ -23,6 +38,54 @@ class PractitionerAdmin(SimpleHistoryAdmin):
     search_fields = ["display_name", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["treatments"]
+    inlines = [WorkingHoursInline]
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(SimpleHistoryAdmin):
+    """Each practitioner's weekly pattern, also editable on the practitioner's page."""
+
+    list_display = ["practitioner", "weekday", "start_time", "end_time"]
+    list_filter = ["practitioner", "weekday"]
+    list_select_related = ["practitioner"]
+
+
+class LeaveForm(forms.ModelForm):
+    class Meta:
+        model = Leave
+        fields = ["practitioner", "starts_on", "ends_on", "start_time", "end_time", "reason"]
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean() or {}
+        if self.errors or data.get("practitioner") is None:
+            return data
+        candidate = Leave(
+            pk=self.instance.pk, **{name: data.get(name) for name in self.Meta.fields}
+        )
+        try:
+            candidate.clean()
+        except ValidationError:
+            return data  # the model's own check reports it on its field
+        leave_validate(leave=candidate)  # no booked session may fall in the leave
+        return data
+
+
+@admin.register(Leave)
+class LeaveAdmin(SimpleHistoryAdmin):
+    """Leave is saved through ``leave_save``, which refuses leave over booked sessions."""
+
+    form = LeaveForm
+    list_display = ["practitioner", "starts_on", "start_time", "ends_on", "end_time", "reason"]
+    list_filter = ["practitioner"]
+    list_select_related = ["practitioner"]
+    date_hierarchy = "starts_on"
+    search_fields = ["reason", "practitioner__display_name"]
+
+    def save_model(self, request: HttpRequest, obj: Leave, form: Any, change: bool) -> None:
+        user = request.user
+        if not isinstance(user, User):  # the admin only lets logged-in staff this far
+            raise PermissionError("Saving leave needs a logged-in user.")
+        leave_save(leave=obj, saved_by=user)
 
 
 @admin.register(Room)

@@ -34,16 +34,21 @@ from patients.models import Patient
 from scheduling import services
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
+    Leave,
     PlanStatus,
     Practitioner,
     Reaction,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
     Room,
     Session,
     SessionKind,
     SessionStatus,
     TreatmentPlan,
+    Weekday,
 )
-from scheduling.planner import Move
+from scheduling.planner import Move, Obstacle
 from scheduling.presenters import (
     PlanView,
     patient_course,
@@ -51,10 +56,14 @@ from scheduling.presenters import (
     ref,
     staff_plan_view,
 )
+from scheduling.reminders import reminder_retry
 from scheduling.selectors import (
     free_slots,
+    leave_interval,
     patient_schedule_for_user,
     plans_visible_to,
+    practitioner_working_pattern,
+    reminders_visible_to,
     sessions_visible_to,
     starting_on_days,
 )
@@ -123,8 +132,54 @@ class FreeSlotsSerializer(serializers.Serializer[Any]):
     slots = serializers.ListField(child=serializers.DateTimeField())
 
 
+class WorkingPeriodSerializer(serializers.Serializer[Any]):
+    weekday = serializers.ChoiceField(choices=Weekday.choices, help_text="Monday = 0")
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+
+
+class LeaveSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    start_time = serializers.TimeField(
+        allow_null=True, help_text="Empty: from the start of the first day."
+    )
+    end_time = serializers.TimeField(
+        allow_null=True, help_text="Empty: to the end of the last day."
+    )
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class WorkingPatternSerializer(serializers.Serializer[Any]):
+    practitioner = RefSerializer()
+    time_zone = TimeZoneField()
+    works_clinic_hours = serializers.BooleanField(
+        help_text="No working hours of their own: they work whenever the clinic is open."
+    )
+    working_hours = WorkingPeriodSerializer(many=True)
+    leave = LeaveSerializer(many=True, help_text="Leave that has not ended yet, soonest first.")
+
+
+def _leave_data(leave: Leave) -> dict[str, Any]:
+    interval = leave_interval(leave)
+    return {
+        "id": leave.pk,
+        "starts_on": leave.starts_on,
+        "ends_on": leave.ends_on,
+        "start_time": leave.start_time,
+        "end_time": leave.end_time,
+        "starts_at": interval.start,
+        "ends_at": interval.end,
+        "reason": leave.reason,
+    }
+
+
 class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
-    """Practitioners and what they perform (any logged-in user); their free slots (staff)."""
+    """Practitioners and what they perform (any logged-in user); their free slots and working
+    pattern (staff)."""
 
     lookup_value_regex = "[0-9]+"
     serializer_class = PractitionerSerializer
@@ -161,6 +216,24 @@ class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
                     "practitioner": ref(practitioner),
                     "treatment": params["treatment"].slug,
                     "slots": slots,
+                }
+            ).data
+        )
+
+    @extend_schema(responses=WorkingPatternSerializer)
+    @action(detail=True, url_path="working-pattern", permission_classes=[IsStaffMember])
+    def working_pattern(self, request: Request, pk: str | None = None) -> Response:
+        """When the practitioner works (none given: the clinic's opening hours) and their leave
+        that has not ended yet. Read-only: clinic admins edit both in the admin."""
+        practitioner = get_object_or_404(Practitioner, pk=pk)
+        pattern = practitioner_working_pattern(practitioner=practitioner)
+        return Response(
+            WorkingPatternSerializer(
+                {
+                    "practitioner": asdict(ref(practitioner)),
+                    "works_clinic_hours": pattern.works_clinic_hours,
+                    "working_hours": pattern.working_hours,
+                    "leave": [_leave_data(leave) for leave in pattern.leave],
                 }
             ).data
         )
@@ -248,6 +321,30 @@ class SessionFilter(LocalDateRangeFilterSet):
         fields: list[str] = []
 
 
+class SessionBookSerializer(serializers.Serializer[Any]):
+    plan = serializers.PrimaryKeyRelatedField(queryset=TreatmentPlan.objects.all())
+    kind = serializers.ChoiceField(
+        choices=SessionKind.choices,  # both kinds can be booked one by one
+        default=SessionKind.MAINTENANCE,
+        help_text="maintenance: the maintenance session of a course in maintenance; initial: an "
+        "extra session at the end of a course under way, inside the protocol's window.",
+    )
+    starts_at = serializers.DateTimeField(
+        help_text="Exactly when, ISO 8601 with offset, on the booking grid; never moved."
+    )
+    practitioner = serializers.PrimaryKeyRelatedField(
+        queryset=Practitioner.objects.all(),
+        required=False,
+        help_text="Default: the course's practitioner.",
+    )
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Default: the course's room.",
+    )
+
+
 class RescheduleRequestSerializer(serializers.Serializer[Any]):
     new_start = serializers.DateTimeField(
         help_text="ISO 8601 with offset, e.g. 2027-01-05T10:00:00+09:00"
@@ -286,8 +383,9 @@ CONFLICT = OpenApiResponse(
 )
 
 
-class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
-    """Sessions: staff see all and change them; a patient sees only their own."""
+class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Session]):
+    """Sessions: staff see all, book one at a time and change them; a patient sees only their
+    own."""
 
     lookup_value_regex = "[0-9]+"
     serializer_class = SessionSerializer
@@ -299,6 +397,29 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet[Session]):
 
     def _respond(self, session: Session) -> Response:
         return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=SessionBookSerializer, responses={201: SessionSerializer, 409: CONFLICT})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Book one session of a course at exactly the chosen time: a maintenance session, or an
+        extra course session. A time that is taken answers 409 with the reason; one outside
+        opening or working hours, during leave or off the booking grid, 400."""
+        body = SessionBookSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        session = services.session_book(
+            plan=data["plan"],
+            kind=data["kind"],
+            starts_at=data["starts_at"],
+            practitioner=data.get("practitioner"),
+            room=data.get("room"),
+            booked_by=acting_user(request),
+        )
+        location = request.build_absolute_uri(f"{session.pk}/")
+        return Response(
+            SessionSerializer(self.get_queryset().get(pk=session.pk)).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
 
     @extend_schema(
         request=RescheduleRequestSerializer,
@@ -471,6 +592,12 @@ class BusySerializer(serializers.Serializer[Any]):
     ends_at = serializers.DateTimeField()
 
 
+class LeaveSpanSerializer(serializers.Serializer[Any]):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
 class NoFitSerializer(serializers.Serializer[Any]):
     """Why a session cannot be placed; the same facts a 409 gives under ``reason``."""
 
@@ -483,6 +610,19 @@ class NoFitSerializer(serializers.Serializer[Any]):
     days_without_hours = serializers.ListField(child=serializers.DateField())
     busy = BusySerializer(many=True)
     detail = serializers.CharField(allow_blank=True)
+    cause = serializers.ChoiceField(
+        choices=[(str(o), str(o)) for o in Obstacle],
+        allow_null=True,
+        help_text="The rule an exact time breaks; null when no time in the window is free.",
+    )
+    days_not_working = serializers.ListField(
+        child=serializers.DateField(), help_text="Open days the practitioner does not work."
+    )
+    leave = LeaveSpanSerializer(many=True, help_text="The practitioner's leave in the window.")
+    patient_busy = BusySerializer(many=True, help_text="The patient's other sessions.")
+    previous_sequence = serializers.IntegerField(
+        allow_null=True, help_text="For a window refusal: the session the window counts from."
+    )
 
 
 class ConditionSerializer(serializers.Serializer[Any]):
@@ -578,6 +718,89 @@ def _preview_data(preview: services.PlanPreview) -> dict[str, Any]:
         ),
         "contraindications": preview.contraindications,
     }
+
+
+# --- Reminders (staff) ----------------------------------------------------------------------
+
+
+class ReminderSerializer(serializers.ModelSerializer[Reminder]):
+    patient = serializers.SerializerMethodField()
+    retried_by = serializers.CharField(
+        source="retried_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "plan",
+            "session",
+            "patient",
+            "kind",
+            "cycle",
+            "channel",
+            "due_at",
+            "status",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "retried_at",
+            "retried_by",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RefSerializer)
+    def get_patient(self, reminder: Reminder) -> dict[str, Any]:
+        return asdict(ref(reminder.plan.patient))
+
+
+class ReminderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ReminderStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=ReminderKind.choices)
+    plan = IdFilter(field_name="plan_id")
+    patient = IdFilter(field_name="plan__patient_id")
+
+    class Meta:
+        model = Reminder
+        fields: list[str] = []
+
+
+class RetryResultSerializer(serializers.Serializer[Any]):
+    retried = serializers.BooleanField(
+        help_text="False when the reminder was not failed: nothing was changed."
+    )
+    message = serializers.CharField()
+    reminder = ReminderSerializer()
+
+
+class ReminderViewSet(viewsets.ReadOnlyModelViewSet[Reminder]):
+    """Reminders, for staff: what went out, what is waiting, and what failed (``?status=failed``)
+    so that it can be retried."""
+
+    lookup_value_regex = "[0-9]+"
+    serializer_class = ReminderSerializer
+    permission_classes = [IsStaffMember]
+    filterset_class = ReminderFilter
+
+    def get_queryset(self) -> QuerySet[Reminder]:
+        return reminders_visible_to(self.request.user).order_by("due_at", "pk")
+
+    @extend_schema(request=None, responses=RetryResultSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Send a failed reminder again (one more attempt, within a minute). Safe to repeat: a
+        reminder that is not failed is left as it is, and ``retried`` says so. A failed reminder
+        nobody needs any more (its session moved, was cancelled or has started) answers 400."""
+        outcome = reminder_retry(reminder=self.get_object(), retried_by=acting_user(request))
+        return Response(
+            RetryResultSerializer(
+                {
+                    "retried": outcome.retried,
+                    "message": outcome.message,
+                    "reminder": self.get_queryset().get(pk=outcome.reminder.pk),
+                }
+            ).data
+        )
 
 
 # --- The patient's own schedule -------------------------------------------------------------

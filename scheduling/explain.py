@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from django.utils import formats
 from django.utils.translation import gettext, ngettext
 
-from clinic.formatting import format_day
-from scheduling.planner import NoFit, Obstacle
+from clinic.formatting import format_day, format_time, format_when
+from scheduling.planner import EXACT_TIME, Interval, NoFit, Obstacle
 
 
 def _weekday_names(weekdays: Sequence[int]) -> str:
@@ -49,10 +50,22 @@ def _closed_ranges(closed_days: Sequence[tuple[date, str]]) -> str:
     return gettext(", ").join(texts)
 
 
+def _time_ranges(intervals: Sequence[Interval]) -> str:
+    texts = []
+    for interval in intervals:
+        text = gettext("from %(start)s to %(end)s") % {
+            "start": format_when(interval.start),
+            "end": format_when(interval.end),
+        }
+        texts.append(f"{text} ({interval.label})" if interval.label else text)
+    return gettext(", ").join(texts)
+
+
 def explain_obstacle(no_fit: NoFit) -> str:
-    """The specific reason a session cannot go where it was asked for; empty when the window
-    is simply full or closed."""
-    if no_fit.obstacle == Obstacle.OUTSIDE_WINDOW and no_fit.interval_days and no_fit.previous_day:
+    """The specific rule that stops the session going where it was asked for; empty when the
+    window is simply full or closed (its own facts say why)."""
+    cause = no_fit.cause
+    if cause == Obstacle.WINDOW and no_fit.interval_days and no_fit.previous_day:
         low, high = no_fit.interval_days
         return gettext("it must be %(low)s–%(high)s days after session %(previous)s (%(day)s)") % {
             "low": low,
@@ -60,18 +73,49 @@ def explain_obstacle(no_fit: NoFit) -> str:
             "previous": no_fit.previous_sequence,
             "day": format_day(no_fit.previous_day),
         }
-    if no_fit.obstacle == Obstacle.CLOSED_TIME:
-        return gettext("that time is outside opening hours or on a closed day")
-    if no_fit.obstacle == Obstacle.TAKEN:
+    if cause == Obstacle.CLOSED:
+        if no_fit.closed_days or no_fit.days_without_hours:
+            return ""  # a closed day is explained by the window's facts
+        return gettext("that time is outside opening hours")
+    if cause == Obstacle.OFF_GRID:
+        return gettext(
+            "sessions start every %(minutes)s minutes from opening time, and %(time)s is not "
+            "one of them"
+        ) % {"minutes": no_fit.step_minutes, "time": format_time(no_fit.preferred_at)}
+    if cause == Obstacle.NOT_WORKING:
+        return gettext("the practitioner does not work then")
+    if cause == Obstacle.ON_LEAVE:
+        labels = [
+            i.label
+            for i in no_fit.leave
+            if i.label
+            and i.overlaps(no_fit.preferred_at, no_fit.preferred_at + timedelta(minutes=1))
+        ]
+        if labels:
+            return gettext("the practitioner is on leave then (%(reason)s)") % {"reason": labels[0]}
+        return gettext("the practitioner is on leave then")
+    if cause == Obstacle.BOOKED:
         return gettext("the practitioner or room is already booked then")
-    if no_fit.obstacle == Obstacle.ALREADY_TOOK_PLACE:
+    if cause == Obstacle.PATIENT_BUSY:
+        return gettext("the patient has another session then")
+    if cause == Obstacle.TAKEN_PLACE:
         return gettext("session %(number)s has already taken place") % {"number": no_fit.sequence}
     return ""
 
 
 def explain_no_fit(no_fit: NoFit) -> str:
-    """One sentence: which session, in which window, and what was in the way."""
-    if no_fit.window_first_day == no_fit.window_last_day:
+    """One sentence: which session, when or in which window, and what was in the way."""
+    if no_fit.cause in EXACT_TIME:
+        # The day and time on the calendar the planner was given (the clinic's own, in use).
+        when = gettext("%(day)s, %(time)s") % {
+            "day": format_day(no_fit.window_first_day),
+            "time": formats.date_format(no_fit.preferred_at, "TIME_FORMAT"),
+        }
+        headline = gettext("Session %(number)s cannot be placed at %(when)s") % {
+            "number": no_fit.sequence,
+            "when": when,
+        }
+    elif no_fit.window_first_day == no_fit.window_last_day:
         headline = gettext("Session %(number)s cannot be placed on %(day)s") % {
             "number": no_fit.sequence,
             "day": format_day(no_fit.window_first_day),
@@ -98,6 +142,17 @@ def explain_no_fit(no_fit: NoFit) -> str:
                 gettext("the clinic does not open on %(weekdays)s")
                 % {"weekdays": _weekday_names(weekdays)}
             )
+        if no_fit.days_not_working:
+            weekdays = sorted({day.weekday() for day in no_fit.days_not_working})
+            parts.append(
+                gettext("the practitioner does not work on %(weekdays)s")
+                % {"weekdays": _weekday_names(weekdays)}
+            )
+        if no_fit.leave:
+            parts.append(
+                gettext("the practitioner is on leave %(times)s")
+                % {"times": _time_ranges(no_fit.leave)}
+            )
         if no_fit.busy:
             parts.append(
                 ngettext(
@@ -106,5 +161,14 @@ def explain_no_fit(no_fit: NoFit) -> str:
                     len(no_fit.busy),
                 )
                 % {"count": len(no_fit.busy)}
+            )
+        if no_fit.patient_busy:
+            parts.append(
+                ngettext(
+                    "the patient has %(count)d other session then",
+                    "the patient has %(count)d other sessions then",
+                    len(no_fit.patient_busy),
+                )
+                % {"count": len(no_fit.patient_busy)}
             )
     return gettext("; ").join(parts) + gettext(".")

@@ -6,9 +6,10 @@ a time range; Reminders are rows with a due time that the worker sends exactly o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -131,6 +132,118 @@ class Closure(models.Model):
         return f"{self.reason} ({self.starts_on} – {self.ends_on})"
 
 
+class WorkingHours(models.Model):
+    """One working period of a practitioner on a weekday, in the clinic's local time; a day may
+    have several (split shifts). A practitioner with none works whenever the clinic is open; the
+    clinic's opening hours still bound every session."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="working_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, validators=[MaxValueValidator(6)]
+    )
+    start_time = models.TimeField(_("from"))
+    end_time = models.TimeField(_("until"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["practitioner", "weekday", "start_time"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")),
+                name="working_hours_end_after_start",
+                violation_error_message=_("A working period must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_valid_weekday"
+            ),
+            models.UniqueConstraint(
+                fields=["practitioner", "weekday", "start_time"],
+                name="working_hours_unique_start",
+                violation_error_message=_("That weekday already has a period starting then."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    def clean(self) -> None:
+        if (
+            self.start_time is not None
+            and self.end_time is not None
+            and self.end_time <= self.start_time
+        ):
+            raise ValidationError({"end_time": _("A working period must end after it starts.")})
+
+
+class Leave(models.Model):
+    """Time a practitioner is away: whole days, or from a time on the first day until a time on
+    the last (part of a day when both are the same day). Created and changed through
+    ``scheduling.services.leave_save``, which refuses leave over booked sessions."""
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="leave")
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    start_time = models.TimeField(
+        _("from"), null=True, blank=True, help_text=_("Empty: from the start of the first day.")
+    )
+    end_time = models.TimeField(
+        _("until"), null=True, blank=True, help_text=_("Empty: to the end of the last day.")
+    )
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_on", "start_time", "pk"]
+        verbose_name = _("leave")
+        verbose_name_plural = _("leave")
+        indexes = [models.Index(fields=["practitioner", "ends_on"], name="leave_practitioner_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")),
+                name="leave_ends_after_start",
+                violation_error_message=_("The last day of leave cannot be before the first."),
+            ),
+            models.CheckConstraint(
+                # On a single day the leave must end after it starts (an empty "from" is 00:00).
+                # Every branch is NOT NULL-safe: a check that evaluates to NULL passes.
+                condition=Q(ends_on__gt=F("starts_on"))
+                | Q(end_time__isnull=True)
+                | Q(start_time__isnull=True, end_time__gt=time(0))
+                | Q(start_time__isnull=False, end_time__gt=F("start_time")),
+                name="leave_same_day_ends_after_start",
+                violation_error_message=_("Leave on a single day must end after it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.starts_on == self.ends_on:
+            return f"{self.practitioner} away {self.starts_on}"
+        return f"{self.practitioner} away {self.starts_on} – {self.ends_on}"
+
+    def clean(self) -> None:
+        if self.starts_on is None or self.ends_on is None:
+            return
+        if self.ends_on < self.starts_on:
+            raise ValidationError(
+                {"ends_on": _("The last day of leave cannot be before the first.")}
+            )
+        single_day = self.ends_on == self.starts_on
+        if (
+            single_day
+            and self.end_time is not None
+            and self.end_time <= (self.start_time or time(0))
+        ):
+            raise ValidationError(
+                {"end_time": _("Leave on a single day must end after it starts.")}
+            )
+
+
 class PlanStatus(models.TextChoices):
     SCHEDULING = "scheduling", _("Being scheduled")
     ACTIVE = "active", _("Active")
@@ -228,7 +341,7 @@ class SessionStatus(models.TextChoices):
 
 MAX_SESSION_LENGTH = timedelta(days=1)
 
-# Every status but cancelled keeps the practitioner's and room's time taken.
+# Every status but cancelled keeps the practitioner's, room's and patient's time taken.
 SLOT_FREEING_STATUSES = frozenset({SessionStatus.CANCELLED})
 
 
@@ -265,6 +378,11 @@ class Session(models.Model):
         related_name="sessions",
         db_index=False,
     )
+    # The plan's patient, copied by the booking services so the database can refuse a patient's
+    # overlapping sessions (an exclusion constraint cannot reach through the plan).
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="sessions", db_index=False
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=SessionStatus.choices, default=SessionStatus.PLANNED
     )
@@ -292,6 +410,7 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["practitioner", "starts_at"], name="session_practitioner_idx"),
             models.Index(fields=["room", "starts_at"], name="session_room_idx"),
+            models.Index(fields=["patient", "starts_at"], name="session_patient_idx"),
             models.Index(fields=["starts_at"], name="session_starts_idx"),
         ]
         constraints = [
@@ -392,6 +511,15 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, validators=[SMALL_COUNT])
     last_error = models.TextField(_("last error"), blank=True)
+    retried_at = models.DateTimeField(_("last retried by staff at"), null=True, blank=True)
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last retried by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,8 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from patients.models import Patient, ReminderChannel
 from scheduling.channels import ChannelError, channel_send
@@ -276,3 +279,60 @@ def _failed_attempt(reminder: Reminder, error: str, now: datetime) -> str:
         outcome = "retried"
     reminder.save(update_fields=["attempts", "channel", "last_error", "status", "due_at"])
     return outcome
+
+
+# --- Staff retrying a failed reminder -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    reminder: Reminder
+    retried: bool
+    message: str
+
+
+def reminder_retry(
+    *, reminder: Reminder, retried_by: User, now: datetime | None = None
+) -> RetryOutcome:
+    """Put a failed reminder back in the queue, due now: the dispatcher sends it within a
+    minute. That is one more attempt; if the channel is still down the reminder is failed again
+    with the new error, and staff can retry again.
+
+    Idempotent: a reminder that is not failed (sent, waiting, retried already, not needed) is
+    left as it is and the outcome says so. A failed reminder nobody needs any more (its session
+    was moved, cancelled or has started) is refused with the reason and left as it is.
+    """
+    now = now or timezone.now()
+    current = Reminder.objects.select_related("plan", "session").get(pk=reminder.pk)
+    if current.status != ReminderStatus.FAILED:
+        return _not_retried(current)
+    reason = _why_not_needed(current, now)
+    if reason:
+        raise ValidationError(
+            {
+                "reminder": ValidationError(
+                    gettext("This reminder is no longer needed (%(reason)s): it is not sent again.")
+                    % {"reason": reason},
+                    code="not_needed",
+                )
+            }
+        )
+    # The conditional update is the guard: of two staff retrying at once, one changes the row.
+    changed = Reminder.objects.filter(pk=current.pk, status=ReminderStatus.FAILED).update(
+        status=ReminderStatus.PENDING, due_at=now, retried_at=now, retried_by=retried_by
+    )
+    current.refresh_from_db()
+    if not changed:
+        return _not_retried(current)
+    return RetryOutcome(
+        current, True, gettext("The reminder is queued again and goes out within a minute.")
+    )
+
+
+def _not_retried(reminder: Reminder) -> RetryOutcome:
+    return RetryOutcome(
+        reminder,
+        False,
+        gettext("This reminder is %(status)s, not failed: nothing was changed.")
+        % {"status": reminder.get_status_display().lower()},
+    )

@@ -23,14 +23,17 @@ from patients.models import Patient
 from scheduling.models import (
     MAX_SESSION_LENGTH,
     Closure,
+    Leave,
     OpeningHours,
     PlanStatus,
     Practitioner,
+    Reminder,
     Room,
     Session,
     SessionKind,
     SessionStatus,
     TreatmentPlan,
+    WorkingHours,
 )
 from scheduling.planner import (
     BusySet,
@@ -62,8 +65,24 @@ def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
     )
 
 
-def clinic_calendar(*, first_day: date, last_day: date) -> Calendar:
-    """Opening hours and the closures touching the range (2 queries)."""
+def leave_interval(leave: Leave) -> Interval:
+    """A stretch of leave as instants: an empty "from" is the start of the first day, an empty
+    "until" the end of the last."""
+    tz = clinic_tz()
+    start = local_datetime(leave.starts_on, leave.start_time or time(0), tz)
+    end = (
+        local_datetime(leave.ends_on, leave.end_time, tz)
+        if leave.end_time is not None
+        else local_datetime(leave.ends_on + timedelta(days=1), time(0), tz)
+    )
+    return Interval(start, end, leave.reason)
+
+
+def clinic_calendar(
+    *, first_day: date, last_day: date, practitioner_id: int | None = None
+) -> Calendar:
+    """Opening hours and the closures touching the range (2 queries); with a practitioner, also
+    their working hours and the leave touching the range (2 more)."""
     hours: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
     for period in OpeningHours.objects.all():
         hours[period.weekday].append((period.opens_at, period.closes_at))
@@ -71,7 +90,28 @@ def clinic_calendar(*, first_day: date, last_day: date) -> Calendar:
         ClosedDays(c.starts_on, c.ends_on, c.reason)
         for c in Closure.objects.filter(starts_on__lte=last_day, ends_on__gte=first_day)
     ]
-    return Calendar(tz=clinic_tz(), opening_hours=dict(hours), closures=closures)
+    if practitioner_id is None:
+        return Calendar(tz=clinic_tz(), opening_hours=dict(hours), closures=closures)
+    working: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
+    for shift in WorkingHours.objects.filter(practitioner_id=practitioner_id):
+        working[shift.weekday].append((shift.start_time, shift.end_time))
+    # A day either side: a session starting late on the last day may run into the next one.
+    leave = [
+        leave_interval(stretch)
+        for stretch in Leave.objects.filter(
+            practitioner_id=practitioner_id,
+            starts_on__lte=last_day + timedelta(days=1),
+            ends_on__gte=first_day - timedelta(days=1),
+        )
+    ]
+    return Calendar(
+        tz=clinic_tz(),
+        opening_hours=dict(hours),
+        closures=closures,
+        # No pattern of their own: they work whenever the clinic is open.
+        working_hours=dict(working) if working else None,
+        leave=leave,
+    )
 
 
 def busy_intervals(
@@ -80,16 +120,20 @@ def busy_intervals(
     room_id: int | None,
     start: datetime,
     end: datetime,
+    patient_id: int | None = None,
     exclude_plan_id: int | None = None,
     exclude_session_ids: Iterable[int] = (),
-) -> BusySet:
-    """Time the practitioner or the room is taken by sessions that hold it (1 query)."""
+) -> tuple[BusySet, BusySet]:
+    """Time taken by sessions that hold it (1 query): the practitioner's or the room's, and
+    the patient's."""
     holder = Q(practitioner_id=practitioner_id)
     if room_id is not None:
         holder |= Q(room_id=room_id)
+    if patient_id is not None:
+        holder |= Q(patient_id=patient_id)
     sessions = (
-        # The lower bound on starts_at (no session lasts longer, by constraint) lets the index
-        # on (practitioner, starts_at) skip the practitioner's whole history.
+        # The lower bound on starts_at (no session lasts longer, by constraint) lets the indexes
+        # on (practitioner, starts_at) and (patient, starts_at) skip the whole history.
         Session.objects.filter(
             holder,
             starts_at__lt=end,
@@ -101,10 +145,15 @@ def busy_intervals(
     )
     if exclude_plan_id is not None:
         sessions = sessions.exclude(plan_id=exclude_plan_id)
-    return BusySet(
-        Interval(starts_at, ends_at)
-        for starts_at, ends_at in sessions.values_list("starts_at", "ends_at")
-    )
+    resources, patient = [], []
+    for starts_at, ends_at, practitioner, room, who in sessions.values_list(
+        "starts_at", "ends_at", "practitioner_id", "room_id", "patient_id"
+    ):
+        if practitioner == practitioner_id or (room_id is not None and room == room_id):
+            resources.append(Interval(starts_at, ends_at))
+        if patient_id is not None and who == patient_id:
+            patient.append(Interval(starts_at, ends_at))
+    return BusySet(resources), BusySet(patient)
 
 
 def slot_search(
@@ -114,23 +163,30 @@ def slot_search(
     duration: timedelta,
     first_day: date,
     last_day: date,
+    patient_id: int | None = None,
     exclude_plan_id: int | None = None,
     exclude_session_ids: Iterable[int] = (),
 ) -> SlotSearch:
-    """Calendar and busy time for a date range, ready for the planner (3 queries)."""
+    """The calendar (the clinic's and the practitioner's) and the busy time of the practitioner,
+    the room and the patient for a date range, ready for the planner (5 queries)."""
     start, end = day_bounds(first_day, last_day)
+    busy, patient_busy = busy_intervals(
+        practitioner_id=practitioner_id,
+        room_id=room_id,
+        patient_id=patient_id,
+        start=start - duration,
+        end=end + duration,
+        exclude_plan_id=exclude_plan_id,
+        exclude_session_ids=exclude_session_ids,
+    )
     return SlotSearch(
-        calendar=clinic_calendar(first_day=first_day, last_day=last_day),
-        busy=busy_intervals(
-            practitioner_id=practitioner_id,
-            room_id=room_id,
-            start=start - duration,
-            end=end + duration,
-            exclude_plan_id=exclude_plan_id,
-            exclude_session_ids=exclude_session_ids,
+        calendar=clinic_calendar(
+            first_day=first_day, last_day=last_day, practitioner_id=practitioner_id
         ),
+        busy=busy,
         duration=duration,
         step=slot_step(),
+        patient_busy=patient_busy,
     )
 
 
@@ -166,8 +222,9 @@ def free_slots(
     room: Room | None = None,
 ) -> list[datetime]:
     """Start times at which a booking of the treatment would be accepted for the practitioner
-    (and room): bookable at all, inside opening hours, outside closures, clear of every session
-    that holds the time. At most 4 queries."""
+    (and room): bookable at all, inside opening hours and the practitioner's working hours,
+    outside closures and their leave, on the booking grid, clear of every session that holds the
+    time. At most 6 queries."""
     if last_day < first_day:
         raise ValidationError(
             {
@@ -198,6 +255,37 @@ def free_slots(
     return [start for start in free_starts(search, first_day, last_day) if start > now]
 
 
+@dataclass(frozen=True)
+class WorkingPattern:
+    """A practitioner's week and their current and coming leave, as staff read it."""
+
+    practitioner: Practitioner
+    working_hours: list[WorkingHours]
+    leave: list[Leave]
+
+    @property
+    def works_clinic_hours(self) -> bool:
+        return not self.working_hours
+
+
+def practitioner_working_pattern(
+    *, practitioner: Practitioner, today: date | None = None
+) -> WorkingPattern:
+    """The practitioner's working hours and the leave that has not ended yet (2 queries)."""
+    today = today or timezone.now().astimezone(clinic_tz()).date()
+    return WorkingPattern(
+        practitioner=practitioner,
+        working_hours=list(
+            WorkingHours.objects.filter(practitioner=practitioner).order_by("weekday", "start_time")
+        ),
+        leave=list(
+            Leave.objects.filter(practitioner=practitioner, ends_on__gte=today).order_by(
+                "starts_on", "start_time", "pk"
+            )
+        ),
+    )
+
+
 # --- What a user may see --------------------------------------------------------------------
 
 
@@ -214,6 +302,12 @@ def plans_visible_to(user: object) -> QuerySet[TreatmentPlan]:
     if isinstance(user, User) and user.is_authenticated:
         return plans.filter(patient__user=user)
     return plans.none()
+
+
+def reminders_visible_to(user: object) -> QuerySet[Reminder]:
+    """Staff see every reminder (a Today page lists the failed ones); nobody else any."""
+    reminders = Reminder.objects.select_related("plan__patient", "retried_by")
+    return reminders if is_staff_member(user) else reminders.none()
 
 
 def sessions_visible_to(user: object) -> QuerySet[Session]:

@@ -4,10 +4,13 @@ Each one is a transaction: it applies completely, or raises and changes nothing.
 Django's ValidationError with field messages; a clash with other bookings raises
 BookingConflictError; a request that would break the protocol raises ProtocolViolationError.
 
-Locks are always taken in the same order (plan, then practitioner, then room) so concurrent
-bookings queue up instead of deadlocking; the practitioner lock makes overlapping bookings wait
-for each other and fail with a clear message, and the database's exclusion constraint is the
-guarantee underneath.
+Locks are always taken in the same order (plan, then patient, then practitioner, then room) so
+concurrent bookings queue up instead of deadlocking; the patient and practitioner locks make
+overlapping bookings wait for each other and fail with a clear message, and the database's
+exclusion constraints are the guarantee underneath.
+
+Messages are translatable (``gettext`` with named placeholders), dates in the clinic's zone in the
+reader's language; the planner's refusals are put into words by ``scheduling.explain``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -24,15 +27,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
 
-from clinic.formatting import format_time, format_when
+from clinic.formatting import format_day, format_time, format_when
 from patients.models import Patient
 from patients.selectors import patient_contraindications
 from scheduling.errors import BookingConflictError, ProtocolViolationError
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
+    Leave,
     PlanStatus,
     Practitioner,
     Reaction,
@@ -44,8 +48,10 @@ from scheduling.models import (
 )
 from scheduling.planner import (
     BookedSession,
+    Interval,
     Move,
     NoFit,
+    Obstacle,
     Proposal,
     ProtocolRules,
     SlotSearch,
@@ -61,7 +67,7 @@ from scheduling.reminders import (
     reminders_create_for_sessions,
     reminders_rearm_maintenance,
 )
-from scheduling.selectors import check_bookable, clinic_tz, slot_search
+from scheduling.selectors import check_bookable, clinic_tz, leave_interval, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
 # How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
@@ -151,8 +157,21 @@ def _lock_plan(plan_id: int) -> TreatmentPlan:
     )
 
 
-def _lock_resources(*, practitioner_ids: Iterable[int], room_ids: Iterable[int | None]) -> None:
-    """Serialize bookings per practitioner and room, always in the same order."""
+def _lock_resources(
+    *,
+    practitioner_ids: Iterable[int],
+    room_ids: Iterable[int | None],
+    patient_ids: Iterable[int] = (),
+) -> None:
+    """Serialize bookings per patient, practitioner and room, always in the same order."""
+    patients = sorted(set(patient_ids))
+    if patients:
+        list(
+            Patient.objects.select_for_update()
+            .filter(pk__in=patients)
+            .order_by("pk")
+            .values_list("pk")
+        )
     list(
         Practitioner.objects.select_for_update()
         .filter(pk__in=sorted(set(practitioner_ids)))
@@ -179,6 +198,14 @@ def _save_session(session: Session, *, update_fields: list[str] | None = None) -
         with transaction.atomic():
             session.save(update_fields=update_fields)
     except IntegrityError as error:
+        if "session_no_patient_overlap" in str(error):
+            raise BookingConflictError(
+                gettext("%(patient)s already has another session at %(when)s.")
+                % {
+                    "patient": session.patient,
+                    "when": format_when(session.starts_at),
+                }
+            ) from error
         if "overlap" in str(error):
             raise BookingConflictError(
                 gettext("%(practitioner)s or the room is already booked at %(when)s.")
@@ -193,6 +220,7 @@ def _course_search(
     duration: timedelta,
     practitioner_id: int,
     room_id: int | None,
+    patient_id: int,
     first_day: date,
     exclude_plan_id: int | None = None,
 ) -> SlotSearch:
@@ -200,6 +228,7 @@ def _course_search(
     return slot_search(
         practitioner_id=practitioner_id,
         room_id=room_id,
+        patient_id=patient_id,
         duration=duration,
         first_day=first_day,
         last_day=last_day,
@@ -233,7 +262,10 @@ def plan_preview(
     interval_days: int | None = None,
     now: datetime | None = None,
 ) -> PlanPreview:
-    """The sessions a booking would get right now, and any contraindication. Writes nothing."""
+    """The sessions a booking would get right now, and any contraindication. Writes nothing.
+
+    A first start off the booking grid is a field error; one that is taken, closed, outside the
+    practitioner's hours or during their leave gives a ``no_fit`` for session 1."""
     now = now or timezone.now()
     _check_future(first_start, field="first_start", now=now)
     rules = course_rules(
@@ -246,8 +278,12 @@ def plan_preview(
         duration=_duration(treatment),
         practitioner_id=practitioner.pk,
         room_id=room.pk if room else None,
+        patient_id=patient.pk,
         first_day=local_day(first_start, clinic_tz()),
     )
+    if search.obstacle(first_start) == Obstacle.OFF_GRID:
+        raise ValidationError({"first_start": _off_grid(search, first_start)})
+    # The first session takes exactly this time or the course is refused (see propose_course).
     result = propose_course(rules=rules, first_start=first_start, search=search)
     return PlanPreview(
         rules=rules,
@@ -352,15 +388,21 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
     """Turn a booked plan into sessions (the worker's job). Safe to run twice or concurrently:
     the plan row is locked and only a plan still *scheduling* is touched.
 
-    A slot taken since the preview is replaced by the nearest free one inside the protocol
-    window (noted on the plan); when none is left the plan needs staff attention, with the reason.
+    The first session is placed exactly where staff chose it: if that time was taken since the
+    booking, the plan needs staff attention with the reason. A later session whose slot was
+    taken moves inside its protocol window (noted on the plan); when none is left the plan needs
+    staff attention, with the reason.
     """
     now = now or timezone.now()
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         if plan.status != PlanStatus.SCHEDULING:
             return plan
-        _lock_resources(practitioner_ids=[plan.practitioner_id], room_ids=[plan.room_id])
+        _lock_resources(
+            patient_ids=[plan.patient_id],
+            practitioner_ids=[plan.practitioner_id],
+            room_ids=[plan.room_id],
+        )
         if plan.first_session_at <= now:
             with translation.override(settings.LANGUAGE_CODE):
                 reason = gettext(
@@ -373,6 +415,7 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
             duration=_duration(plan),
             practitioner_id=plan.practitioner_id,
             room_id=plan.room_id,
+            patient_id=plan.patient_id,
             first_day=local_day(plan.first_session_at, clinic_tz()),
             exclude_plan_id=plan.pk,
         )
@@ -390,6 +433,7 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
                     ends_at=proposed.ends_at,
                     practitioner_id=plan.practitioner_id,
                     room_id=plan.room_id,
+                    patient_id=plan.patient_id,
                 )
                 for proposed in result.sessions
             ],
@@ -460,19 +504,81 @@ def _lock_session(session_id: int) -> tuple[TreatmentPlan, Session]:
     return plan, session
 
 
+BOOKABLE_ONE_BY_ONE = (SessionKind.MAINTENANCE, SessionKind.INITIAL)
+
+
 @transaction.atomic
 def session_book(
     *,
     plan: TreatmentPlan,
     starts_at: datetime,
     booked_by: User,
+    kind: str = SessionKind.MAINTENANCE,
     practitioner: Practitioner | None = None,
     room: Room | None = None,
     now: datetime | None = None,
 ) -> Session:
-    """Book the maintenance session of a course that is in maintenance."""
+    """Book one session of a course at exactly ``starts_at``, or refuse with the reason.
+
+    ``maintenance``: the maintenance session of a course in maintenance (one at a time).
+    ``initial``: an extra session at the end of an active course, up to the protocol's most
+    sessions and inside its interval window after the course's last session (to replace a
+    cancelled one, for instance).
+    """
     now = now or timezone.now()
     plan = _lock_plan(plan.pk)
+    if kind not in BOOKABLE_ONE_BY_ONE:
+        raise ValidationError(
+            {
+                "kind": gettext(
+                    "A maintenance session or an extra course session (initial) can be booked "
+                    "on its own, not %(kind)s."
+                )
+                % {"kind": kind}
+            }
+        )
+    practitioner = practitioner or plan.practitioner
+    room = room if room is not None else plan.room
+    treatment = plan.template.treatment
+    course: list[Session] = []  # the course's sessions still on, for an extra one
+    if kind == SessionKind.MAINTENANCE:
+        _check_maintenance_bookable(plan)
+    else:
+        course = _check_course_session_addable(plan)
+    _check_future(starts_at, field="starts_at", now=now)
+    check_bookable(treatment=treatment, practitioner=practitioner, room=room)
+    _lock_resources(
+        patient_ids=[plan.patient_id],
+        practitioner_ids=[practitioner.pk],
+        room_ids=[room.pk if room else None],
+    )
+    session = Session(
+        plan=plan,
+        patient_id=plan.patient_id,
+        sequence=(plan.sessions.aggregate(last=Max("sequence"))["last"] or 0) + 1,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + _duration(treatment),
+        practitioner=practitioner,
+        room=room,
+    )
+    if kind == SessionKind.INITIAL and course:
+        _check_after_course(plan, session, course[-1])
+    _check_slot(session)
+    session._history_user = booked_by  # type: ignore[attr-defined]
+    _save_session(session)
+    reminders_create_for_sessions(plan=plan, sessions=[session], now=now)
+    if kind == SessionKind.MAINTENANCE:
+        _maintenance_session_booked(plan)
+    else:
+        if len(course) + 1 > plan.session_count:
+            plan.session_count = len(course) + 1
+            plan.save(update_fields=["session_count", "updated_at"])
+        _course_progress(plan, now=now)
+    return session
+
+
+def _check_maintenance_bookable(plan: TreatmentPlan) -> None:
     if plan.status != PlanStatus.MAINTENANCE:
         raise _invalid(
             "plan",
@@ -482,11 +588,6 @@ def session_book(
             % {"status": _status(plan)},
             "not_in_maintenance",
         )
-    practitioner = practitioner or plan.practitioner
-    room = room if room is not None else plan.room
-    treatment = plan.template.treatment
-    _check_future(starts_at, field="starts_at", now=now)
-    check_bookable(treatment=treatment, practitioner=practitioner, room=room)
     upcoming = plan.sessions.filter(kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED)
     if booked := upcoming.first():
         raise _invalid(
@@ -495,22 +596,67 @@ def session_book(
             % {"when": format_when(booked.starts_at)},
             "already_booked",
         )
-    _lock_resources(practitioner_ids=[practitioner.pk], room_ids=[room.pk if room else None])
-    session = Session(
-        plan=plan,
-        sequence=(plan.sessions.aggregate(last=Max("sequence"))["last"] or 0) + 1,
-        kind=SessionKind.MAINTENANCE,
-        starts_at=starts_at,
-        ends_at=starts_at + _duration(treatment),
-        practitioner=practitioner,
-        room=room,
+
+
+def _check_course_session_addable(plan: TreatmentPlan) -> list[Session]:
+    """The course's sessions still on (not cancelled), when one more may be added."""
+    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.NEEDS_ATTENTION):
+        raise ValidationError(
+            {
+                "kind": gettext(
+                    "Course sessions can be added only while the course is under way; this one "
+                    "is %(status)s."
+                )
+                % {"status": plan.get_status_display().lower()}
+            }
+        )
+    course = list(
+        plan.sessions.filter(kind=SessionKind.INITIAL)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("sequence")
     )
-    _check_slot(session)
-    session._history_user = booked_by  # type: ignore[attr-defined]
-    _save_session(session)
-    reminders_create_for_sessions(plan=plan, sessions=[session], now=now)
-    _maintenance_session_booked(plan)
-    return session
+    most = plan.template.initial_sessions_max
+    if len(course) >= most:
+        raise ValidationError(
+            {
+                "kind": gettext(
+                    "The course already has %(count)s sessions, the most %(protocol)s allows."
+                )
+                % {"count": len(course), "protocol": plan.template}
+            }
+        )
+    return course
+
+
+def _check_after_course(plan: TreatmentPlan, session: Session, last: Session) -> None:
+    """An added course session keeps the protocol's interval after the course's last one."""
+    tz = clinic_tz()
+    rules = plan_rules(plan)
+    last_day = local_day(last.starts_at, tz)
+    first_day = last_day + timedelta(days=rules.interval_days_min)
+    final_day = last_day + timedelta(days=rules.interval_days_max)
+    if first_day <= local_day(session.starts_at, tz) <= final_day:
+        return
+    search = slot_search(
+        practitioner_id=session.practitioner_id,
+        room_id=session.room_id,
+        patient_id=plan.patient_id,
+        duration=session.ends_at - session.starts_at,
+        first_day=first_day,
+        last_day=final_day,
+        exclude_plan_id=plan.pk,
+    )
+    raise ProtocolViolationError(
+        search.no_fit(
+            session.sequence,
+            session.starts_at,
+            first_day,
+            final_day,
+            cause=Obstacle.WINDOW,
+            previous=(last.sequence, last_day),
+            interval_days=(rules.interval_days_min, rules.interval_days_max),
+        )
+    )
 
 
 def _maintenance_session_booked(plan: TreatmentPlan) -> None:
@@ -522,6 +668,106 @@ def _maintenance_session_booked(plan: TreatmentPlan) -> None:
         plan.save(update_fields=["attention_reason", "updated_at"])
 
 
+def _off_grid(search: SlotSearch, start: datetime) -> ValidationError:
+    """Say which grid times lie either side of an off-grid start."""
+    step = search.step
+    start_utc = start.astimezone(UTC)
+    origin = next(
+        opens.astimezone(UTC)
+        for opens, closes in search.calendar.periods(local_day(start, clinic_tz()))
+        if opens.astimezone(UTC) <= start_utc < closes.astimezone(UTC)
+    )
+    before = origin + (start_utc - origin) // step * step
+    return ValidationError(
+        gettext(
+            "Sessions start every %(minutes)s minutes from opening time, and %(time)s is not "
+            "one of those times: choose %(before)s or %(after)s."
+        )
+        % {
+            "minutes": step // timedelta(minutes=1),
+            "time": format_time(start),
+            "before": format_time(before),
+            "after": format_time(before + step),
+        },
+        code="off_grid",
+    )
+
+
+def _not_working(search: SlotSearch, session: Session) -> ValidationError:
+    day = local_day(session.starts_at, clinic_tz())
+    hours = ", ".join(
+        f"{format_time(start)}–{format_time(end)}"
+        for start, end in search.calendar.working(day) or ()
+    )
+    values = {
+        "practitioner": session.practitioner,
+        "day": format_day(day),
+        "hours": hours,
+    }
+    if not hours:
+        message = gettext("%(practitioner)s does not work on %(day)s.") % values
+    else:
+        message = (
+            gettext(
+                "%(practitioner)s works %(hours)s on %(day)s; the session must fit inside "
+                "those hours."
+            )
+            % values
+        )
+    return ValidationError(message, code="not_working")
+
+
+def _on_leave(leave: Interval, session: Session) -> ValidationError:
+    values = {
+        "practitioner": session.practitioner,
+        "start": format_when(leave.start),
+        "end": format_when(leave.end),
+        "reason": leave.label,
+    }
+    if leave.label:
+        message = (
+            gettext("%(practitioner)s is on leave from %(start)s to %(end)s (%(reason)s).") % values
+        )
+    else:
+        message = gettext("%(practitioner)s is on leave from %(start)s to %(end)s.") % values
+    return ValidationError(message, code="on_leave")
+
+
+def _patient_busy(session: Session, *, exclude_plan_id: int | None) -> BookingConflictError:
+    """Name the patient's session in the way (one query, only when there is one)."""
+    others = (
+        Session.objects.filter(
+            patient_id=session.patient_id,
+            starts_at__lt=session.ends_at,
+            ends_at__gt=session.starts_at,
+        )
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related("patient", "practitioner", "plan__template__treatment")
+        .order_by("starts_at")
+    )
+    if exclude_plan_id is not None:
+        others = others.exclude(plan_id=exclude_plan_id)
+    other = others.first()
+    if other is None:  # gone since the search read it
+        return BookingConflictError(
+            gettext("%(patient)s already has another session then.")
+            % {"patient": session.plan.patient}
+        )
+    return BookingConflictError(
+        gettext(
+            "%(patient)s already has a session from %(start)s to %(end)s (%(treatment)s with "
+            "%(practitioner)s)."
+        )
+        % {
+            "patient": other.patient,
+            "start": format_when(other.starts_at),
+            "end": format_time(other.ends_at),
+            "treatment": other.plan.template.treatment,
+            "practitioner": other.practitioner,
+        }
+    )
+
+
 def _check_slot(
     session: Session,
     *,
@@ -529,33 +775,49 @@ def _check_slot(
     exclude_session_ids: Sequence[int] = (),
     exclude_plan_id: int | None = None,
 ) -> None:
-    """Opening hours and the practitioner's and room's other bookings, for one session."""
+    """One session at exactly its time: opening hours, the booking grid, the practitioner's
+    hours and leave (field errors), and the practitioner's, room's and patient's other sessions
+    (booking conflicts)."""
     day = local_day(session.starts_at, clinic_tz())
     search = slot_search(
         practitioner_id=session.practitioner_id,
         room_id=session.room_id,
+        patient_id=session.patient_id,
         duration=session.ends_at - session.starts_at,
         first_day=day,
         last_day=day,
         exclude_session_ids=exclude_session_ids,
         exclude_plan_id=exclude_plan_id,
     )
-    if not search.calendar.fits(session.starts_at, session.ends_at):
+    obstacle = search.obstacle(session.starts_at)
+    if obstacle is None:
+        return
+    if obstacle == Obstacle.CLOSED:
         raise _invalid(
             field,
             gettext("The clinic is closed then, or the session would run past closing."),
             "clinic_closed",
         )
-    blocker = search.busy.blocking(session.starts_at, session.ends_at)
-    if blocker is not None:
-        raise BookingConflictError(
-            gettext("%(practitioner)s or the room is already booked from %(start)s to %(end)s.")
-            % {
-                "practitioner": session.practitioner,
-                "start": format_when(blocker.start),
-                "end": format_time(blocker.end),
-            }
-        )
+    if obstacle == Obstacle.OFF_GRID:
+        raise ValidationError({field: _off_grid(search, session.starts_at)})
+    if obstacle == Obstacle.NOT_WORKING:
+        raise ValidationError({field: _not_working(search, session)})
+    leave = search.calendar.leave_during(session.starts_at, session.ends_at)
+    if obstacle == Obstacle.ON_LEAVE and leave is not None:
+        raise ValidationError({field: _on_leave(leave, session)})
+    if obstacle == Obstacle.PATIENT_BUSY:
+        raise _patient_busy(session, exclude_plan_id=exclude_plan_id)
+    blocker = search.busy.blocking(session.starts_at, session.ends_at) or Interval(
+        session.starts_at, session.ends_at
+    )
+    raise BookingConflictError(
+        gettext("%(practitioner)s or the room is already booked from %(start)s to %(end)s.")
+        % {
+            "practitioner": session.practitioner,
+            "start": format_when(blocker.start),
+            "end": format_time(blocker.end),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -591,12 +853,17 @@ def session_reschedule(
             "not_open",
         )
     _check_future(new_start, field="new_start", now=now)
-    _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
+    _lock_resources(
+        patient_ids=[plan.patient_id],
+        practitioner_ids=[session.practitioner_id],
+        room_ids=[session.room_id],
+    )
     duration = session.ends_at - session.starts_at
 
     # The new slot itself: a closed time is a field error, a taken one a booking conflict.
     moved = Session(
         plan=plan,
+        patient_id=plan.patient_id,
         starts_at=new_start,
         ends_at=new_start + duration,
         practitioner=session.practitioner,
@@ -658,6 +925,7 @@ def _initial_session_cascade(
     search = slot_search(
         practitioner_id=session.practitioner_id,
         room_id=session.room_id,
+        patient_id=plan.patient_id,
         duration=duration,
         first_day=first_day,
         last_day=last_day,
@@ -807,7 +1075,9 @@ def session_mark_no_show(
 
 
 def _course_progress(plan: TreatmentPlan, *, now: datetime) -> None:
-    """Re-derive the plan's state from its initial sessions after any change to them."""
+    """Re-derive the plan's state from its initial sessions after any change to them: a missed
+    session, no session left, fewer sessions than the protocol's fewest, or a gap outside the
+    protocol's window needs staff attention; the last session completed starts maintenance."""
     if plan.status not in (PlanStatus.ACTIVE, PlanStatus.NEEDS_ATTENTION):
         return
     tz = clinic_tz()
@@ -816,7 +1086,8 @@ def _course_progress(plan: TreatmentPlan, *, now: datetime) -> None:
         .exclude(status=SessionStatus.CANCELLED)
         .order_by("sequence")
     )
-    if course and all(s.status == SessionStatus.COMPLETED for s in course):
+    least = plan.template.initial_sessions_min
+    if course and len(course) >= least and all(s.status == SessionStatus.COMPLETED for s in course):
         _start_maintenance(plan, last_day=local_day(course[-1].starts_at, tz), now=now)
         return
     # Stored on the plan and read later by whoever opens it: written in the clinic's language.
@@ -842,6 +1113,16 @@ def _course_problem(plan: TreatmentPlan, course: list[Session]) -> str:
         return gettext(
             "Every session of the course was cancelled: cancel the course or book a new one."
         )
+    least = plan.template.initial_sessions_min
+    if len(course) < least:
+        # Fewer sessions than the protocol needs: maintenance must not start on its own.
+        return ngettext(
+            "Only %(left)s session of the course is left after cancellations; the protocol "
+            "needs at least %(least)s: add a session or cancel the course.",
+            "Only %(left)s sessions of the course are left after cancellations; the protocol "
+            "needs at least %(least)s: add a session or cancel the course.",
+            len(course),
+        ) % {"left": len(course), "least": least}
     rules = plan_rules(plan)
     for previous, current in itertools.pairwise(course):
         gap = (local_day(current.starts_at, tz) - local_day(previous.starts_at, tz)).days
@@ -894,3 +1175,59 @@ def _maintenance_session_lost(plan: TreatmentPlan, *, now: datetime, reason: str
     if reason:
         plan.attention_reason = reason
         plan.save(update_fields=["attention_reason", "updated_at"])
+
+
+# --- Practitioners' leave -------------------------------------------------------------------
+
+LEAVE_CONFLICTS_SHOWN = 10
+
+
+def leave_validate(*, leave: Leave) -> None:
+    """Refuse leave over sessions the practitioner still has booked, naming the sessions that
+    need moving first (one query). Sessions that took place or were missed do not count."""
+    interval = leave_interval(leave)
+    booked = list(
+        Session.objects.filter(
+            practitioner_id=leave.practitioner_id,
+            status=SessionStatus.PLANNED,
+            starts_at__lt=interval.end,
+            ends_at__gt=interval.start,
+        )
+        .select_related("patient", "plan__template__treatment")
+        .order_by("starts_at", "pk")[: LEAVE_CONFLICTS_SHOWN + 1]
+    )
+    if not booked:
+        return
+    shown = [
+        gettext("%(when)s (%(patient)s, %(treatment)s session %(number)s)")
+        % {
+            "when": format_when(session.starts_at),
+            "patient": session.patient,
+            "treatment": session.plan.template.treatment.display_name,
+            "number": session.sequence,
+        }
+        for session in booked[:LEAVE_CONFLICTS_SHOWN]
+    ]
+    if len(booked) > LEAVE_CONFLICTS_SHOWN:
+        shown.append(gettext("and more"))
+    message = ngettext(
+        "%(practitioner)s has a session booked during this leave; move or cancel it first: "
+        "%(sessions)s.",
+        "%(practitioner)s has sessions booked during this leave; move or cancel them first: "
+        "%(sessions)s.",
+        len(booked),
+    ) % {"practitioner": leave.practitioner, "sessions": "; ".join(shown)}
+    raise ValidationError(message, code="sessions_booked")
+
+
+@transaction.atomic
+def leave_save(*, leave: Leave, saved_by: User) -> Leave:
+    """Record (or change) a practitioner's leave. Refused, changing nothing, when it is not well
+    formed or a booked session falls in it. Holds the practitioner's booking lock, so no session
+    can be booked into the leave while it is checked."""
+    leave.full_clean()
+    _lock_resources(practitioner_ids=[leave.practitioner_id], room_ids=[])
+    leave_validate(leave=leave)
+    leave._history_user = saved_by  # type: ignore[attr-defined]
+    leave.save()
+    return leave

@@ -82,3 +82,4 @@ class SessionFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyAttribute(lambda s: s.plan.first_session_at)
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(minutes=45))
     practitioner = factory.LazyAttribute(lambda s: s.plan.practitioner)
+    patient = factory.LazyAttribute(lambda s: s.plan.patient)

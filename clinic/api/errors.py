@@ -45,6 +45,21 @@ def no_fit_reason(no_fit: NoFit) -> dict[str, Any]:
         ],
         "days_without_hours": [day.isoformat() for day in no_fit.days_without_hours],
         "detail": explain_obstacle(no_fit),
+        "cause": None if no_fit.cause is None else str(no_fit.cause),
+        "days_not_working": [day.isoformat() for day in no_fit.days_not_working],
+        "leave": [
+            {
+                "starts_at": local(i.start).isoformat(),
+                "ends_at": local(i.end).isoformat(),
+                "reason": i.label,
+            }
+            for i in no_fit.leave
+        ],
+        "patient_busy": [
+            {"starts_at": local(b.start).isoformat(), "ends_at": local(b.end).isoformat()}
+            for b in no_fit.patient_busy
+        ],
+        "previous_sequence": no_fit.previous_sequence,
     }
 
 

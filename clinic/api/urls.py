@@ -7,6 +7,7 @@ from scheduling.api import (
     MyScheduleView,
     PlanViewSet,
     PractitionerViewSet,
+    ReminderViewSet,
     RoomViewSet,
     SessionViewSet,
 )
@@ -21,6 +22,7 @@ router.register("rooms", RoomViewSet, basename="room")
 router.register("patients", PatientViewSet, basename="patient")
 router.register("plans", PlanViewSet, basename="plan")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("reminders", ReminderViewSet, basename="reminder")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -250,7 +250,7 @@ def test_preview_proposes_three_sessions_28_days_apart_at_ten_and_writes_nothing
     assert db_state() == before
 
 
-def test_preview_moves_a_taken_slot_to_the_nearest_free_one_and_says_so(
+def test_preview_keeps_the_time_of_a_taken_slot_on_the_nearest_day_and_says_so(
     staff_api: APIClient, booking: dict[str, Any], kim: Practitioner, tuesday: date
 ) -> None:
     second = tuesday + timedelta(days=28)
@@ -259,10 +259,11 @@ def test_preview_moves_a_taken_slot_to_the_nearest_free_one_and_says_so(
 
     sessions = staff_api.post(f"{API}/plans/preview/", booking).json()["sessions"]
 
+    monday = second - timedelta(days=1)
     assert sessions[1] == {
         "sequence": 2,
-        "starts_at": at(second, 11),
-        "ends_at": at(second, 11, 45),
+        "starts_at": at(monday, 10),
+        "ends_at": at(monday, 10, 45),
         "preferred_at": at(second, 10),
         "moved": True,
     }
@@ -648,6 +649,11 @@ def test_a_booking_that_cannot_keep_the_protocol_is_refused_with_the_reason(
         "busy": [],
         "days_without_hours": [],
         "detail": "",
+        "cause": None,
+        "days_not_working": [],
+        "leave": [],
+        "patient_busy": [],
+        "previous_sequence": None,
     }
     assert db_state() == before
     assert callbacks == []
@@ -702,27 +708,115 @@ def test_a_first_session_on_a_day_without_opening_hours_cannot_be_placed(
     error = the_error(booked, 409)
     assert error["code"] == "protocol_violation"
     assert error["message"] == (
-        f"Session 1 cannot be placed on {format_day(sunday)}; the clinic does not open on Sundays."
+        f"Session 1 cannot be placed at {format_day(sunday)}, 10:00; the clinic does not open on "
+        "Sundays."
     )
+    assert error["reason"]["cause"] == "closed"
     assert error["reason"]["days_without_hours"] == [sunday.isoformat()]
     assert error["reason"]["window_first_day"] == error["reason"]["window_last_day"]
     assert error["reason"]["window_first_day"] == sunday.isoformat()
     assert db_state() == before
 
 
-def test_a_first_session_running_past_closing_starts_at_the_last_slot_that_fits(
+def test_a_first_session_running_past_closing_is_not_moved_but_refused(
     staff_api: APIClient, booking: dict[str, Any], tuesday: date
 ) -> None:
     response = staff_api.post(
         f"{API}/plans/preview/", {**booking, "first_start": at(tuesday, 18, 30)}
     )
 
-    first = response.json()["sessions"][0]
-    assert (first["starts_at"], first["ends_at"], first["moved"]) == (
-        at(tuesday, 18, 15),
-        at(tuesday, 19),
-        True,
+    assert response.json()["fits"] is False
+    assert response.json()["sessions"] == []
+    assert response.json()["no_fit"]["cause"] == "closed"
+    assert response.json()["no_fit"]["message"] == (
+        f"Session 1 cannot be placed at {format_day(tuesday)}, 18:30; that time is outside opening "
+        "hours."
     )
+
+
+# --- The first session: exactly the chosen time, or not at all --------------------------------
+
+
+def test_a_taken_first_slot_answers_409_at_once_with_the_reason_and_the_preview_says_so(
+    staff_api: APIClient,
+    booking: dict[str, Any],
+    kim: Practitioner,
+    tuesday: date,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    holder = TreatmentPlanFactory(practitioner=kim, status=PlanStatus.ACTIVE)
+    SessionFactory(
+        plan=holder, sequence=1, starts_at=seoul(tuesday, 9, 30), ends_at=seoul(tuesday, 10, 15)
+    )
+    before = db_state()
+
+    preview = staff_api.post(f"{API}/plans/preview/", booking).json()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post(f"{API}/plans/", booking)
+
+    message = (
+        f"Session 1 cannot be placed at {format_day(tuesday)}, 10:00; the practitioner or room is "
+        "already "
+        "booked then."
+    )
+    assert preview["fits"] is False
+    assert preview["no_fit"]["message"] == message
+    assert preview["no_fit"]["cause"] == "booked"
+    error = the_error(response, 409)
+    assert (error["code"], error["message"]) == ("protocol_violation", message)
+    assert error["reason"]["sequence"] == 1
+    assert error["reason"]["cause"] == "booked"
+    assert error["reason"]["preferred_at"] == at(tuesday, 10)
+    assert [datetime.fromisoformat(b["starts_at"]) for b in error["reason"]["busy"]] == [
+        seoul(tuesday, 9, 30)
+    ]
+    assert db_state() == before
+    assert callbacks == []
+
+
+def test_a_first_start_off_the_booking_grid_is_a_field_error(
+    staff_api: APIClient, booking: dict[str, Any], tuesday: date
+) -> None:
+    before = db_state()
+
+    for url in (f"{API}/plans/preview/", f"{API}/plans/"):
+        response = staff_api.post(url, {**booking, "first_start": at(tuesday, 10, 10)})
+
+        assert the_error(response, 400) == {
+            "field": "first_start",
+            "code": "off_grid",
+            "message": "Sessions start every 15 minutes from opening time, and 10:10 is not one "
+            "of those times: choose 10:00 or 10:15.",
+        }
+    assert db_state() == before
+
+
+def test_a_first_slot_taken_before_the_worker_runs_leaves_the_plan_needing_attention(
+    staff_api: APIClient,
+    booking: dict[str, Any],
+    kim: Practitioner,
+    tuesday: date,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post(f"{API}/plans/", booking)
+    assert response.status_code == 202
+    # In the moment between the answer and the worker, someone takes 10:00.
+    holder = TreatmentPlanFactory(practitioner=kim, status=PlanStatus.ACTIVE)
+    SessionFactory(
+        plan=holder, sequence=1, starts_at=seoul(tuesday, 10), ends_at=seoul(tuesday, 11)
+    )
+
+    for hand_off in callbacks:  # the worker runs (inline)
+        hand_off()
+
+    plan = staff_api.get(f"{API}/plans/{response.json()['id']}/").json()
+    assert plan["status"] == "needs_attention"
+    assert plan["attention_reason"].startswith(
+        f"Session 1 cannot be placed at {format_day(tuesday)}, 10:00"
+    )
+    assert plan["sessions"] == []
 
 
 # --- Listing ---------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ Errors always come as ``{"errors": [{"field", "code", "message"}]}``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from scheduling.models import PlanStatus, Practitioner, Room
-from tests.api.helpers import API, ERROR_CODES, ROLES, the_error
+from scheduling.models import Leave, PlanStatus, Practitioner, Room, WorkingHours
+from tests.api.helpers import API, ERROR_CODES, ROLES, at, the_error
 from tests.factories import (
     PatientFactory,
     PractitionerFactory,
@@ -54,6 +54,7 @@ READ_PERMISSIONS = {
     "practitioners/": [200, 200, 200],
     "practitioners/{kim}/": [200, 200, 200],
     "practitioners/{kim}/free-slots/?treatment=rejuran-healer&from={tuesday}": [403, 200, 200],
+    "practitioners/{kim}/working-pattern/": [403, 200, 200],
     "rooms/": [403, 200, 200],
     "rooms/{room}/": [403, 200, 200],
 }
@@ -64,6 +65,7 @@ WRITE_PERMISSIONS = {
     "practitioners/": [405, 405, 405],
     "practitioners/{kim}/": [405, 405, 405],
     "practitioners/{kim}/free-slots/": [403, 405, 405],
+    "practitioners/{kim}/working-pattern/": [403, 405, 405],
     "rooms/": [403, 405, 405],
     "rooms/{room}/": [403, 405, 405],
 }
@@ -551,9 +553,110 @@ def test_free_slots_cost_the_same_queries_whatever_the_range_or_the_bookings(
         **{"from": tuesday, "to": tuesday + timedelta(days=days - 1)},
     )
 
-    # the caller's roles, practitioner, treatment, does the practitioner perform it,
-    # opening hours, closures, busy time (the search itself is the last three)
-    with django_assert_num_queries(7):
+    # the caller's roles, practitioner, treatment, does the practitioner perform it, then the
+    # search itself: opening hours, closures, working hours, leave, busy time
+    with django_assert_num_queries(9):
         response = staff_api.get(url)
 
     assert response.status_code == 200
+
+
+# --- Working pattern -------------------------------------------------------------------------
+
+
+def test_a_practitioner_without_a_pattern_works_the_clinics_hours(
+    staff_api: APIClient, kim: Practitioner
+) -> None:
+    response = staff_api.get(f"{API}/practitioners/{kim.pk}/working-pattern/")
+
+    assert response.json() == {
+        "practitioner": {"id": kim.pk, "name": "Dr. Kim"},
+        "time_zone": "Asia/Seoul",
+        "works_clinic_hours": True,
+        "working_hours": [],
+        "leave": [],
+    }
+
+
+def test_staff_read_a_practitioners_hours_and_the_leave_that_has_not_ended(
+    staff_api: APIClient, kim: Practitioner, tuesday: date
+) -> None:
+    WorkingHours.objects.create(practitioner=kim, weekday=3, start_time=time(14), end_time=time(18))
+    WorkingHours.objects.create(practitioner=kim, weekday=1, start_time=time(9), end_time=time(12))
+    WorkingHours.objects.create(practitioner=kim, weekday=1, start_time=time(15), end_time=time(19))
+    Leave.objects.create(  # over: not shown
+        practitioner=kim, starts_on=date(2020, 1, 6), ends_on=date(2020, 1, 10), reason="old"
+    )
+    afternoon = Leave.objects.create(
+        practitioner=kim,
+        starts_on=tuesday,
+        ends_on=tuesday,
+        start_time=time(14),
+        end_time=time(17),
+        reason="dentist",
+    )
+    week = Leave.objects.create(
+        practitioner=kim,
+        starts_on=tuesday + timedelta(days=6),
+        ends_on=tuesday + timedelta(days=10),
+        reason="",
+    )
+
+    body = staff_api.get(f"{API}/practitioners/{kim.pk}/working-pattern/").json()
+
+    assert body["works_clinic_hours"] is False
+    assert body["working_hours"] == [
+        {"weekday": 1, "start_time": "09:00:00", "end_time": "12:00:00"},
+        {"weekday": 1, "start_time": "15:00:00", "end_time": "19:00:00"},
+        {"weekday": 3, "start_time": "14:00:00", "end_time": "18:00:00"},
+    ]
+    assert body["leave"] == [
+        {
+            "id": afternoon.pk,
+            "starts_on": tuesday.isoformat(),
+            "ends_on": tuesday.isoformat(),
+            "start_time": "14:00:00",
+            "end_time": "17:00:00",
+            "starts_at": at(tuesday, 14),
+            "ends_at": at(tuesday, 17),
+            "reason": "dentist",
+        },
+        {
+            "id": week.pk,
+            "starts_on": (tuesday + timedelta(days=6)).isoformat(),
+            "ends_on": (tuesday + timedelta(days=10)).isoformat(),
+            "start_time": None,
+            "end_time": None,
+            "starts_at": at(tuesday + timedelta(days=6), 0),
+            "ends_at": at(tuesday + timedelta(days=11), 0),
+            "reason": "",
+        },
+    ]
+
+
+def test_an_unknown_practitioners_pattern_is_not_found(staff_api: APIClient) -> None:
+    error = the_error(staff_api.get(f"{API}/practitioners/999999/working-pattern/"), 404)
+
+    assert error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("leave", [0, 30])
+def test_the_working_pattern_costs_the_same_queries_whatever_it_holds(
+    staff_api: APIClient,
+    kim: Practitioner,
+    tuesday: date,
+    django_assert_num_queries: Callable[..., Any],
+    leave: int,
+) -> None:
+    for weekday in range(6):
+        WorkingHours.objects.create(
+            practitioner=kim, weekday=weekday, start_time=time(10), end_time=time(14)
+        )
+    for n in range(leave):
+        day = tuesday + timedelta(weeks=n)
+        Leave.objects.create(practitioner=kim, starts_on=day, ends_on=day)
+
+    with django_assert_num_queries(4):  # the caller's roles, practitioner, hours, leave
+        response = staff_api.get(f"{API}/practitioners/{kim.pk}/working-pattern/")
+
+    assert len(response.json()["leave"]) == leave

@@ -9,7 +9,7 @@ kept answers 409 with the planner's structured ``reason`` as well.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from clinic.formatting import format_day
 from patients.models import Patient
 from scheduling.models import (
     Closure,
+    Leave,
     PlanStatus,
     Practitioner,
     Reminder,
@@ -30,6 +31,7 @@ from scheduling.models import (
     SessionKind,
     SessionStatus,
     TreatmentPlan,
+    WorkingHours,
 )
 from scheduling.services import session_book, session_complete, session_mark_no_show
 from tests.api.helpers import API, ERROR_CODES, ROLES, at, the_error
@@ -103,7 +105,7 @@ def plan_as_seen(client: APIClient, plan: TreatmentPlan) -> dict[str, Any]:
 # patient's own course; {past} one of theirs that started two days ago.
 PERMISSIONS = {
     ("get", "sessions/"): [200, 200, 200],
-    ("post", "sessions/"): [403, 405, 405],
+    ("post", "sessions/"): [403, 201, 201],
     ("get", "sessions/{mine}/"): [200, 200, 200],
     ("put", "sessions/{mine}/"): [403, 405, 405],
     ("patch", "sessions/{mine}/"): [403, 405, 405],
@@ -129,6 +131,8 @@ def send(
         "complete/": {"reactions": ["redness"]},
     }
     body = next((b for suffix, b in bodies.items() if endpoint.endswith(suffix)), {})
+    if endpoint == "sessions/":  # an extra session at the end of the course
+        body = {"plan": first.plan_id, "kind": "initial", "starts_at": at(day + timedelta(80), 10)}
     return getattr(client, method)(url, body if method != "get" else None)
 
 
@@ -519,6 +523,11 @@ def test_moving_a_session_outside_its_protocol_window_is_refused_with_the_reason
         "busy": [],
         "days_without_hours": [(tuesday + timedelta(days=26)).isoformat()],  # a Sunday
         "detail": f"it must be 21–28 days after session 1 ({format_day(tuesday)})",
+        "cause": "window",
+        "days_not_working": [],
+        "leave": [],
+        "patient_busy": [],
+        "previous_sequence": 1,
     }
     assert db_state() == before
 
@@ -677,7 +686,7 @@ def test_a_cancelled_session_cannot_be_moved(
 # --- Cancelling ------------------------------------------------------------------------------
 
 
-def test_cancelling_a_session_records_why_and_flags_the_course_when_the_gap_breaks_the_protocol(
+def test_cancelling_a_session_records_why_and_flags_a_course_left_with_too_few_sessions(
     staff_api: APIClient, course: TreatmentPlan, second: Session
 ) -> None:
     response = staff_api.post(
@@ -691,7 +700,9 @@ def test_cancelling_a_session_records_why_and_flags_the_course_when_the_gap_brea
     assert body["cancelled_at"].endswith("+09:00")
     plan = plan_as_seen(staff_api, course)
     assert plan["status"] == "needs_attention"
-    assert plan["attention_reason"].startswith("Session 3 is 56 days after session 1")
+    assert plan["attention_reason"].startswith(
+        "Only 2 sessions of the course are left after cancellations"
+    )
     assert plan["progress"] == {"completed": 0, "total": 2}
 
 
@@ -994,6 +1005,231 @@ def test_moving_a_missed_maintenance_session_clears_the_flag_and_the_booking_rem
 
     assert plan_as_seen(staff_api, finished_course)["attention_reason"] == ""
     assert pending_maintenance_reminders(finished_course) == []
+
+
+# --- Booking one session ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_maintenance(finished_course: TreatmentPlan, staff_user: Any) -> TreatmentPlan:
+    for session in finished_course.sessions.all():
+        session_complete(session=session, completed_by=staff_user)
+    plan = TreatmentPlan.objects.get(pk=finished_course.pk)
+    assert plan.status == PlanStatus.MAINTENANCE
+    return plan
+
+
+@pytest.fixture
+def maintenance_day(in_maintenance: TreatmentPlan) -> date:
+    """The Tuesday of the week maintenance is due."""
+    assert in_maintenance.maintenance_due_on is not None
+    due = in_maintenance.maintenance_due_on
+    return due + timedelta(days=(1 - due.weekday()) % 7)
+
+
+def test_staff_book_a_maintenance_session_at_the_chosen_time(
+    staff_api: APIClient, in_maintenance: TreatmentPlan, maintenance_day: date, kim: Practitioner
+) -> None:
+    response = staff_api.post(
+        f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert response["Location"].endswith(f"/api/v1/sessions/{body['id']}/")
+    assert (body["plan"], body["kind"], body["sequence"], body["status"]) == (
+        in_maintenance.pk,
+        "maintenance",
+        4,
+        "planned",
+    )
+    assert (body["starts_at"], body["ends_at"]) == (
+        at(maintenance_day, 11),
+        at(maintenance_day, 11, 45),
+    )
+    assert body["practitioner"] == {"id": kim.pk, "name": "Dr. Kim"}
+    assert body["patient"]["id"] == in_maintenance.patient_id
+
+
+def test_staff_book_an_extra_course_session(
+    staff_api: APIClient, course: TreatmentPlan, tuesday: date
+) -> None:
+    response = staff_api.post(
+        f"{API}/sessions/",
+        {"plan": course.pk, "kind": "initial", "starts_at": at(tuesday + timedelta(days=84), 15)},
+    )
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["sequence"], response.json()["kind"]) == (4, "initial")
+    plan = plan_as_seen(staff_api, course)
+    assert plan["session_count"] == 4
+    assert plan["progress"] == {"completed": 0, "total": 4}
+
+
+def test_a_taken_time_answers_409_at_once_and_books_nothing(
+    staff_api: APIClient, in_maintenance: TreatmentPlan, maintenance_day: date, kim: Practitioner
+) -> None:
+    holder = TreatmentPlanFactory(practitioner=kim, status=PlanStatus.ACTIVE)
+    SessionFactory(
+        plan=holder,
+        sequence=1,
+        starts_at=seoul(maintenance_day, 10, 30),
+        ends_at=seoul(maintenance_day, 11, 15),
+    )
+    before = db_state()
+
+    response = staff_api.post(
+        f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
+    )
+
+    error = the_error(response, 409)
+    assert (error["field"], error["code"]) == (None, "booking_conflict")
+    assert error["message"].startswith("Dr. Kim or the room is already booked from ")
+    assert error["message"].endswith(", 10:30 to 11:15.")
+    assert db_state() == before
+
+
+def test_a_time_when_the_patient_is_with_another_practitioner_answers_409(
+    staff_api: APIClient, in_maintenance: TreatmentPlan, maintenance_day: date
+) -> None:
+    lee = PractitionerFactory(display_name="Dr. Lee")
+    elsewhere = TreatmentPlanFactory(
+        patient=in_maintenance.patient, practitioner=lee, status=PlanStatus.ACTIVE
+    )
+    SessionFactory(
+        plan=elsewhere,
+        sequence=1,
+        starts_at=seoul(maintenance_day, 11, 30),
+        ends_at=seoul(maintenance_day, 12, 15),
+    )
+    before = db_state()
+
+    response = staff_api.post(
+        f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
+    )
+
+    error = the_error(response, 409)
+    assert error["code"] == "booking_conflict"
+    assert error["message"] == (
+        f"{in_maintenance.patient} already has a session from "
+        f"{format_day(maintenance_day)}, 11:30 to 12:15 (Rejuran Healer with Dr. Lee)."
+    )
+    assert db_state() == before
+
+
+def test_an_extra_session_outside_the_protocol_window_answers_409_with_the_reason(
+    staff_api: APIClient, course: TreatmentPlan, tuesday: date
+) -> None:
+    before = db_state()
+
+    response = staff_api.post(
+        f"{API}/sessions/",
+        {"plan": course.pk, "kind": "initial", "starts_at": at(tuesday + timedelta(days=90), 10)},
+    )
+
+    error = the_error(response, 409)
+    assert error["code"] == "protocol_violation"
+    assert error["reason"]["cause"] == "window"
+    assert error["reason"]["previous_sequence"] == 3
+    assert error["reason"]["window_first_day"] == (tuesday + timedelta(days=77)).isoformat()
+    assert db_state() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code", "message"),
+    [
+        pytest.param(
+            {"starts_at": (11, 10)},
+            "starts_at",
+            "off_grid",
+            "Sessions start every 15 minutes from opening time, and 11:10 is not one of those "
+            "times: choose 11:00 or 11:15.",
+            id="off the grid",
+        ),
+        pytest.param(
+            {"starts_at": (19, 0)},
+            "starts_at",
+            "clinic_closed",
+            "The clinic is closed then, or the session would run past closing.",
+            id="after closing",
+        ),
+        pytest.param({"starts_at": None}, "starts_at", "required", None, id="no time"),
+        pytest.param({"kind": "touch-up"}, "kind", "invalid_choice", None, id="unknown kind"),
+        pytest.param({"plan": 0}, "plan", "does_not_exist", None, id="unknown plan"),
+    ],
+)
+def test_bad_input_is_a_field_error_and_books_nothing(
+    staff_api: APIClient,
+    in_maintenance: TreatmentPlan,
+    maintenance_day: date,
+    body: dict[str, Any],
+    field: str,
+    code: str,
+    message: str | None,
+) -> None:
+    request: dict[str, Any] = {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
+    request.update(body)
+    if isinstance(request["starts_at"], tuple):
+        request["starts_at"] = at(maintenance_day, *request["starts_at"])
+    if request["starts_at"] is None:
+        del request["starts_at"]
+    before = db_state()
+
+    error = the_error(staff_api.post(f"{API}/sessions/", request), 400)
+
+    assert (error["field"], error["code"]) == (field, code)
+    if message is not None:
+        assert error["message"] == message
+    assert db_state() == before
+
+
+def test_a_session_when_the_practitioner_does_not_work_or_is_on_leave_is_a_field_error(
+    staff_api: APIClient, in_maintenance: TreatmentPlan, maintenance_day: date, kim: Practitioner
+) -> None:
+    WorkingHours.objects.create(practitioner=kim, weekday=1, start_time=time(14), end_time=time(18))
+    Leave.objects.create(
+        practitioner=kim,
+        starts_on=maintenance_day,
+        ends_on=maintenance_day,
+        start_time=time(16),
+        reason="training",
+    )
+    url = f"{API}/sessions/"
+
+    morning = the_error(
+        staff_api.post(url, {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}),
+        400,
+    )
+    late = the_error(
+        staff_api.post(url, {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 16)}),
+        400,
+    )
+
+    assert (morning["field"], morning["code"]) == ("starts_at", "not_working")
+    assert morning["message"].startswith("Dr. Kim works 14:00–18:00 on Tue")
+    assert (late["field"], late["code"]) == ("starts_at", "on_leave")
+    assert late["message"].endswith("(training).")
+
+
+def test_booking_one_session_costs_a_fixed_number_of_queries(
+    staff_api: APIClient,
+    in_maintenance: TreatmentPlan,
+    maintenance_day: date,
+    kim: Practitioner,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    for hour in (13, 14, 15):
+        holder = TreatmentPlanFactory(practitioner=kim, status=PlanStatus.ACTIVE)
+        start = seoul(maintenance_day, hour)
+        SessionFactory(plan=holder, sequence=1, starts_at=start, ends_at=start + SESSION)
+
+    # the caller's roles, the plan in the body, then session_book (20) and the answer (1)
+    with django_assert_num_queries(23):
+        response = staff_api.post(
+            f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
+        )
+
+    assert response.status_code == 201
 
 
 # --- Query counts ----------------------------------------------------------------------------

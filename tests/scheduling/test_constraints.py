@@ -1,5 +1,6 @@
-"""The database itself refuses double bookings (PostgreSQL exclusion constraints), and refuses
-sessions that end before they start, on any database."""
+"""The database itself refuses double bookings of a practitioner, a room or a patient
+(PostgreSQL exclusion constraints), and refuses sessions that end before they start, on any
+database."""
 
 from __future__ import annotations
 
@@ -100,6 +101,29 @@ def test_a_room_cannot_hold_two_overlapping_sessions(plan: TreatmentPlan) -> Non
     with pytest.raises(IntegrityError, match="session_no_room_overlap"), transaction.atomic():
         book(other_plan, START + timedelta(minutes=10), room=room)
     book(other_plan, START + timedelta(minutes=10), room=RoomFactory())
+
+
+@pytest.mark.postgres
+def test_a_patient_cannot_be_in_two_overlapping_sessions_with_two_practitioners(
+    plan: TreatmentPlan,
+) -> None:
+    book(plan, START)
+    other_course = TreatmentPlanFactory(patient=plan.patient, practitioner=PractitionerFactory())
+
+    with pytest.raises(IntegrityError, match="session_no_patient_overlap"), transaction.atomic():
+        book(other_course, START + timedelta(minutes=30))
+
+    assert Session.objects.filter(patient=plan.patient).count() == 1
+
+
+@pytest.mark.postgres
+def test_a_patients_back_to_back_and_cancelled_sessions_do_not_clash(plan: TreatmentPlan) -> None:
+    first = book(plan, START)
+    other_course = TreatmentPlanFactory(patient=plan.patient, practitioner=PractitionerFactory())
+    book(other_course, first.ends_at, sequence=1)
+    book(TreatmentPlanFactory(patient=plan.patient), START, status=SessionStatus.CANCELLED)
+
+    assert Session.objects.filter(patient=plan.patient).count() == 3
 
 
 def test_a_session_must_end_after_it_starts(plan: TreatmentPlan) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -12,17 +12,20 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clinic.formatting import format_day
 from patients.models import Patient
 from scheduling.errors import ProtocolViolationError
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
     Closure,
+    Leave,
     PlanStatus,
     Practitioner,
     Reminder,
     ReminderKind,
     Session,
     TreatmentPlan,
+    WorkingHours,
 )
 from scheduling.services import plan_book, plan_preview, plan_schedule
 from tests.factories import PatientFactory, PractitionerFactory, UserFactory
@@ -71,7 +74,8 @@ def test_preview_writes_nothing(
     tuesday: date,
     django_assert_num_queries: Callable[..., Any],
 ) -> None:
-    with django_assert_num_queries(5):  # performs?, opening hours, closures, busy time, flags
+    # performs?, opening hours, closures, working hours, leave, busy time, flags
+    with django_assert_num_queries(7):
         plan_preview(
             patient=emma,
             template=rejuran,
@@ -94,7 +98,7 @@ def test_preview_queries_do_not_grow_with_existing_bookings(
     for day in range(40):
         hold(kim, seoul(tuesday + timedelta(days=day), 15))
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         plan_preview(
             patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
         )
@@ -127,7 +131,7 @@ def test_a_resolved_medical_flag_no_longer_warns(
     assert preview.contraindications == []
 
 
-def test_a_taken_preferred_slot_moves_to_the_nearest_free_one_and_says_so(
+def test_a_taken_preferred_slot_keeps_the_time_of_day_on_the_nearest_day_and_says_so(
     emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
 ) -> None:
     hold(kim, seoul(tuesday + timedelta(days=28), 10), minutes=60)
@@ -136,10 +140,154 @@ def test_a_taken_preferred_slot_moves_to_the_nearest_free_one_and_says_so(
         patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
     )
 
+    # 11:00 that Tuesday is free too, but 10:00 on the Monday before keeps the patient's time.
     second = preview.proposal.sessions[1]
     assert second.moved
     assert second.preferred_at == seoul(tuesday + timedelta(days=28), 10)
-    assert second.starts_at == seoul(tuesday + timedelta(days=28), 11)
+    assert second.starts_at == seoul(tuesday + timedelta(days=27), 10)
+
+
+# --- The first session: exactly the chosen time, or not at all --------------------------------
+
+
+def test_a_taken_first_slot_is_shown_in_the_preview_and_refused_at_once_with_the_reason(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    hold(kim, seoul(tuesday, 9, 30))  # until 10:15
+    plans_before = TreatmentPlan.objects.count()
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+    with pytest.raises(ProtocolViolationError) as error:
+        plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+        )
+
+    assert not preview.fits
+    assert preview.no_fit.sequence == 1
+    assert preview.no_fit.cause == "booked"
+    assert error.value.no_fit.cause == "booked"
+    assert error.value.message == (
+        f"Session 1 cannot be placed at {format_day(tuesday)}, 10:00; the practitioner or room "
+        "is already booked then."
+    )
+    assert TreatmentPlan.objects.count() == plans_before
+
+
+def test_a_first_slot_taken_before_the_worker_runs_needs_attention_and_books_nothing(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
+    hold(kim, seoul(tuesday, 10))  # someone took it between the answer and the worker
+
+    plan_schedule(plan_id=plan.pk)
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.NEEDS_ATTENTION
+    assert plan.attention_reason == (
+        f"Session 1 cannot be placed at {format_day(tuesday)}, 10:00; the practitioner or room "
+        "is already booked then."
+    )
+    assert plan.schedule_notes == ""
+    assert not plan.sessions.exists()
+    assert not Reminder.objects.filter(plan=plan).exists()
+
+
+def test_a_first_start_off_the_booking_grid_is_a_field_error_and_saves_nothing(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    for call in (plan_preview, plan_book):
+        extra = {"booked_by": receptionist} if call is plan_book else {}
+        with pytest.raises(ValidationError) as error:
+            call(
+                patient=emma,
+                template=rejuran,
+                practitioner=kim,
+                first_start=seoul(tuesday, 10, 10),
+                **extra,
+            )
+
+        assert error.value.message_dict == {
+            "first_start": [
+                "Sessions start every 15 minutes from opening time, and 10:10 is not one of "
+                "those times: choose 10:00 or 10:15."
+            ]
+        }
+    assert not TreatmentPlan.objects.exists()
+
+
+def test_a_first_start_when_the_practitioner_does_not_work_is_refused(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    WorkingHours.objects.create(practitioner=kim, weekday=1, start_time=time(14), end_time=time(18))
+
+    with pytest.raises(ProtocolViolationError) as error:
+        plan_book(
+            patient=emma,
+            template=rejuran,
+            practitioner=kim,
+            first_start=seoul(tuesday, 10),
+            booked_by=receptionist,
+        )
+
+    assert error.value.no_fit.cause == "not_working"
+    assert "the practitioner does not work then" in error.value.message
+    assert not TreatmentPlan.objects.exists()
+
+
+def test_a_first_start_while_the_patient_is_with_another_practitioner_is_refused(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
+) -> None:
+    lee = PractitionerFactory(display_name="Dr. Lee")
+    hold(lee, seoul(tuesday, 10, 15), patient=emma)
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert preview.no_fit.sequence == 1
+    assert preview.no_fit.cause == "patient_busy"
+    assert "the patient has another session then" in explain_no_fit(preview.no_fit)
+
+
+def test_later_sessions_stay_clear_of_the_patients_other_sessions(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    lee = PractitionerFactory(display_name="Dr. Lee")
+    hold(lee, seoul(tuesday + timedelta(days=28), 10), patient=emma)
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 10)
+    )
+
+    assert preview.proposal.sessions[1].starts_at == seoul(tuesday + timedelta(days=27), 10)
+
+
+def test_the_course_follows_the_practitioners_days_and_leave(
+    emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date
+) -> None:
+    # Dr. Kim works Tuesday and Thursday afternoons, and is away on the fourth Tuesday.
+    for weekday in (1, 3):
+        WorkingHours.objects.create(
+            practitioner=kim, weekday=weekday, start_time=time(14), end_time=time(18)
+        )
+    away = tuesday + timedelta(days=28)
+    Leave.objects.create(practitioner=kim, starts_on=away, ends_on=away, reason="conference")
+
+    preview = plan_preview(
+        patient=emma, template=rejuran, practitioner=kim, first_start=seoul(tuesday, 14)
+    )
+
+    assert [s.starts_at for s in preview.proposal.sessions] == [
+        seoul(tuesday, 14),
+        seoul(tuesday + timedelta(days=23), 14),  # the Thursday before the leave
+        seoul(tuesday + timedelta(days=49), 14),  # back on the first session's weekday
+    ]
 
 
 @pytest.mark.parametrize(
@@ -393,7 +541,7 @@ def test_scheduling_twice_creates_nothing_twice(
     assert Reminder.objects.filter(plan=plan).count() == 9
 
 
-def test_a_slot_taken_since_the_preview_is_replanned_inside_the_window_and_noted(
+def test_a_later_slot_taken_since_the_preview_is_replanned_inside_the_window_and_noted(
     emma: Patient, rejuran: ProtocolTemplate, kim: Practitioner, tuesday: date, receptionist: User
 ) -> None:
     plan = booked_plan(emma, rejuran, kim, seoul(tuesday, 10), receptionist)
@@ -403,8 +551,10 @@ def test_a_slot_taken_since_the_preview_is_replanned_inside_the_window_and_noted
 
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE
-    second = plan.sessions.get(sequence=2)
-    assert second.starts_at == seoul(tuesday + timedelta(days=28), 10, 45)
+    first, second = plan.sessions.get(sequence=1), plan.sessions.get(sequence=2)
+    assert first.starts_at == seoul(tuesday, 10)
+    assert second.starts_at == seoul(tuesday + timedelta(days=27), 10)
+    assert first.patient == second.patient == emma
     assert "Session 2 moved from" in plan.schedule_notes
 
 

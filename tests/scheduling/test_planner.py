@@ -22,6 +22,7 @@ from scheduling.planner import (
     Interval,
     Move,
     NoFit,
+    Obstacle,
     Proposal,
     ProtocolRules,
     SlotSearch,
@@ -419,35 +420,57 @@ def test_maintenance_counts_from_the_local_date_of_the_last_session() -> None:
 # --- propose_course: when the wished slot is taken --------------------------------------------
 
 
-def test_the_first_session_takes_the_nearest_free_slot_on_its_day_when_the_wish_is_booked() -> None:
+def test_the_first_session_is_refused_when_the_wished_time_is_booked() -> None:
+    # 10:45 is free, but staff chose 10:00 with the patient: the course is not silently moved.
     search = search_for(bookings=(busy(at(SEOUL, "2026-03-02", "09:00"), 105),))  # until 10:45
 
-    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:00"), search)
+    no_fit = no_fit_for(rules_for(count=3), at(SEOUL, "2026-03-02", "10:00"), search)
+
+    assert no_fit.sequence == 1
+    assert no_fit.cause == Obstacle.BOOKED
+    assert no_fit.preferred_at == at(SEOUL, "2026-03-02", "10:00")
+    assert explain_no_fit(no_fit) == (
+        "Session 1 cannot be placed at Mon 2 Mar 2026, 10:00; the practitioner or room is already "
+        "booked then."
+    )
+
+
+def test_the_first_session_takes_exactly_the_wished_time() -> None:
+    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:15"), search_for())
 
     (session,) = proposal.sessions
-    assert session.starts_at == at(SEOUL, "2026-03-02", "10:45")
-    assert session.preferred_at == at(SEOUL, "2026-03-02", "10:00")
-    assert session.moved
-    assert proposal.moved == (session,)
+    assert session.starts_at == session.preferred_at == at(SEOUL, "2026-03-02", "10:15")
+    assert not session.moved
 
 
-def test_an_earlier_slot_wins_a_tie() -> None:
+def test_the_first_session_off_the_booking_grid_is_refused() -> None:
+    no_fit = no_fit_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:10"), search_for())
+
+    assert no_fit.cause == Obstacle.OFF_GRID
+    assert explain_obstacle(no_fit) == (
+        "sessions start every 15 minutes from opening time, and 10:10 is not one of them"
+    )
+
+
+def test_the_nearest_start_prefers_an_earlier_one_on_a_tie() -> None:
     # 10:00–10:30 is booked; 09:30 and 10:30 are both half an hour from the wish.
     search = search_for(duration=30, bookings=(busy(at(SEOUL, "2026-03-02", "10:00"), 30),))
+    day = date(2026, 3, 2)
 
-    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:00"), search)
+    assert search.nearest(at(SEOUL, "2026-03-02", "10:00"), day, day) == at(
+        SEOUL, "2026-03-02", "09:30"
+    )
 
-    assert proposal.sessions[0].starts_at == at(SEOUL, "2026-03-02", "09:30")
 
-
-def test_a_nearer_later_slot_beats_a_farther_earlier_one() -> None:
+def test_a_nearer_later_start_beats_a_farther_earlier_one() -> None:
     # Booked 10:00–10:15 and the session lasts an hour: the nearest free earlier start is 09:00
     # (an hour before the wish), the nearest later one 10:15 (a quarter of an hour after).
     search = search_for(bookings=(busy(at(SEOUL, "2026-03-02", "10:00"), 15),))
+    day = date(2026, 3, 2)
 
-    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:00"), search)
-
-    assert proposal.sessions[0].starts_at == at(SEOUL, "2026-03-02", "10:15")
+    assert search.nearest(at(SEOUL, "2026-03-02", "10:00"), day, day) == at(
+        SEOUL, "2026-03-02", "10:15"
+    )
 
 
 def test_a_session_may_start_when_a_booking_ends_and_end_when_the_next_begins() -> None:
@@ -467,11 +490,13 @@ def test_a_session_may_start_when_a_booking_ends_and_end_when_the_next_begins() 
 def test_a_session_does_not_straddle_the_lunch_break() -> None:
     split_day = {weekday: [(time(13), time(18)), (time(9), time(12))] for weekday in range(5)}
     search = search_for(hours=split_day, duration=90)
-
-    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "11:00"), search)
+    day = date(2026, 3, 2)
 
     # 10:30–12:00 is 30 minutes earlier; 13:00 is two hours later.
-    assert proposal.sessions[0].starts_at == at(SEOUL, "2026-03-02", "10:30")
+    assert search.nearest(at(SEOUL, "2026-03-02", "11:00"), day, day) == at(
+        SEOUL, "2026-03-02", "10:30"
+    )
+    assert search.obstacle(at(SEOUL, "2026-03-02", "11:00")) == Obstacle.CLOSED
 
 
 def test_a_later_session_moves_to_the_nearest_free_time_on_its_preferred_day() -> None:
@@ -485,9 +510,52 @@ def test_a_later_session_moves_to_the_nearest_free_time_on_its_preferred_day() -
     assert proposal.moved == (second,)
 
 
-def test_a_closed_preferred_day_gives_the_nearest_free_time_in_the_window() -> None:
-    # Tuesday 10 March is closed. The nearest usable start is Monday's last one (17:00, 17 hours
-    # before the wish), not Wednesday 09:00 (23 hours after) and not Monday 10:00. Session 3
+def test_a_taken_wished_time_moves_to_the_same_time_on_the_nearest_day_before_other_times() -> None:
+    # Tuesday 10 March is full from 09:00 to 17:00. The nearest free instant would be Monday's
+    # last start (17:00), but the patient keeps 10:00, on the Monday (a tie with Wednesday: the
+    # earlier day wins).
+    search = search_for(bookings=(busy(at(SEOUL, "2026-03-10", "09:00"), 480),))
+
+    proposal = proposal_for(
+        rules_for(count=2, low=6, preferred=7, high=8), at(SEOUL, "2026-03-03", "10:00"), search
+    )
+
+    assert local_starts(proposal, SEOUL) == ["2026-03-03 Tue 10:00", "2026-03-09 Mon 10:00"]
+    assert proposal.sessions[1].moved
+
+
+def test_the_same_time_on_another_day_beats_another_time_on_the_preferred_day() -> None:
+    # Only 10:00–11:00 is taken on Tuesday 10 March: 11:00 that day would be an hour away, but
+    # 10:00 on Monday keeps the patient's usual time.
+    search = search_for(bookings=(busy(at(SEOUL, "2026-03-10", "10:00"), 60),))
+
+    proposal = proposal_for(
+        rules_for(count=2, low=6, preferred=7, high=8), at(SEOUL, "2026-03-03", "10:00"), search
+    )
+
+    assert local_starts(proposal, SEOUL) == ["2026-03-03 Tue 10:00", "2026-03-09 Mon 10:00"]
+
+
+def test_other_times_are_tried_only_when_the_wished_time_is_free_on_no_day() -> None:
+    # 10:00 is taken on every day of the window (9th–11th): the nearest free instant wins, Tuesday
+    # 11:00 (Tuesday is taken from 09:00).
+    search = search_for(
+        bookings=(
+            busy(at(SEOUL, "2026-03-09", "10:00"), 60),
+            busy(at(SEOUL, "2026-03-10", "09:00"), 120),
+            busy(at(SEOUL, "2026-03-11", "10:00"), 60),
+        )
+    )
+
+    proposal = proposal_for(
+        rules_for(count=2, low=6, preferred=7, high=8), at(SEOUL, "2026-03-03", "10:00"), search
+    )
+
+    assert local_starts(proposal, SEOUL) == ["2026-03-03 Tue 10:00", "2026-03-10 Tue 11:00"]
+
+
+def test_a_closed_preferred_day_keeps_the_wished_time_on_the_nearest_open_day() -> None:
+    # Tuesday 10 March is closed: Monday and Wednesday are as near, the earlier wins. Session 3
     # goes back to the wished Tuesday.
     search = search_for(closures=(Closure(date(2026, 3, 10), date(2026, 3, 10), "holiday"),))
 
@@ -497,7 +565,7 @@ def test_a_closed_preferred_day_gives_the_nearest_free_time_in_the_window() -> N
 
     assert local_starts(proposal, SEOUL) == [
         "2026-03-03 Tue 10:00",
-        "2026-03-09 Mon 17:00",
+        "2026-03-09 Mon 10:00",
         "2026-03-17 Tue 10:00",
     ]
     assert [s.moved for s in proposal.sessions] == [False, True, False]
@@ -505,36 +573,39 @@ def test_a_closed_preferred_day_gives_the_nearest_free_time_in_the_window() -> N
     assert proposal.sessions[2].preferred_at == at(SEOUL, "2026-03-17", "10:00")
 
 
-def test_later_sessions_keep_the_wished_time_even_when_the_first_was_moved() -> None:
-    search = search_for(bookings=(busy(at(SEOUL, "2026-03-02", "10:00"), 60),))
-
-    proposal = proposal_for(rules_for(count=2), at(SEOUL, "2026-03-02", "10:00"), search)
-
-    assert local_starts(proposal, SEOUL) == ["2026-03-02 Mon 09:00", "2026-03-09 Mon 10:00"]
-
-
 def test_a_step_of_twenty_minutes_searches_twenty_minute_offsets() -> None:
     search = search_for(step=20, bookings=(busy(at(SEOUL, "2026-03-02", "09:00"), 110),))
+    day = date(2026, 3, 2)
 
-    proposal = proposal_for(rules_for(count=1), at(SEOUL, "2026-03-02", "10:00"), search)
-
-    assert proposal.sessions[0].starts_at == at(SEOUL, "2026-03-02", "11:00")
-
-
-def test_only_starts_on_the_step_grid_around_the_wished_time_are_tried() -> None:
-    # The clinic opens at 09:10 and a 45-minute session fits only at 09:10; the search from
-    # 10:00 in 15-minute steps tries 09:45, 09:30, 09:15, 09:00 ... and never 09:10.
-    short_morning = {0: [(time(9, 10), time(9, 55))]}
-    search = search_for(hours=short_morning, duration=45)
-
-    result = propose_course(
-        rules=rules_for(count=1), first_start=at(SEOUL, "2026-03-02", "10:00"), search=search
+    assert search.nearest(at(SEOUL, "2026-03-02", "10:00"), day, day) == at(
+        SEOUL, "2026-03-02", "11:00"
     )
 
-    assert free_starts(search, date(2026, 3, 2), date(2026, 3, 2)) == [
-        at(SEOUL, "2026-03-02", "09:10")
+
+def test_the_grid_counts_from_the_opening_time_not_from_the_wished_time() -> None:
+    # The clinic opens at 09:10: a 30-minute session may start at 09:10 or 09:25, not 09:15.
+    short_morning = {0: [(time(9, 10), time(9, 55))]}
+    search = search_for(hours=short_morning, duration=30)
+    day = date(2026, 3, 2)
+
+    assert free_starts(search, day, day) == [
+        at(SEOUL, "2026-03-02", "09:10"),
+        at(SEOUL, "2026-03-02", "09:25"),
     ]
-    assert isinstance(result, NoFit)
+    assert search.nearest(at(SEOUL, "2026-03-02", "10:00"), day, day) == at(
+        SEOUL, "2026-03-02", "09:25"
+    )
+    assert search.obstacle(at(SEOUL, "2026-03-02", "09:15")) == Obstacle.OFF_GRID
+    assert search.obstacle(at(SEOUL, "2026-03-02", "09:25")) is None
+
+
+def test_each_opening_period_has_its_own_grid() -> None:
+    hours = {0: [(time(9), time(12)), (time(13, 10), time(18))]}
+    search = search_for(hours=hours, duration=30)
+
+    assert search.obstacle(at(SEOUL, "2026-03-02", "09:15")) is None
+    assert search.obstacle(at(SEOUL, "2026-03-02", "13:15")) == Obstacle.OFF_GRID
+    assert search.obstacle(at(SEOUL, "2026-03-02", "13:25")) is None
 
 
 # --- propose_course: when nothing fits ---------------------------------------------------------
@@ -546,11 +617,12 @@ def test_a_closed_first_day_is_a_no_fit_for_session_one_on_that_day() -> None:
     no_fit = no_fit_for(rules_for(count=3), at(SEOUL, "2026-03-02", "10:00"), search)
 
     assert no_fit.sequence == 1
+    assert no_fit.cause == Obstacle.CLOSED
     assert (no_fit.window_first_day, no_fit.window_last_day) == (date(2026, 3, 2), date(2026, 3, 2))
     assert no_fit.preferred_at == at(SEOUL, "2026-03-02", "10:00")
     assert no_fit.closed_days == ((date(2026, 3, 2), "holiday"),)
     assert explain_no_fit(no_fit) == (
-        "Session 1 cannot be placed on Mon 2 Mar 2026; the clinic is closed on "
+        "Session 1 cannot be placed at Mon 2 Mar 2026, 10:00; the clinic is closed on "
         "Mon 2 Mar 2026 (holiday)."
     )
 
@@ -562,9 +634,8 @@ def test_the_first_session_never_leaves_the_wished_day() -> None:
     assert no_fit.sequence == 1
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 1)
     assert no_fit.closed_days == ()
-    assert (
-        explain_no_fit(no_fit)
-        == "Session 1 cannot be placed on Sun 1 Mar 2026; the clinic does not open on Sundays."
+    assert explain_no_fit(no_fit) == (
+        "Session 1 cannot be placed at Sun 1 Mar 2026, 10:00; the clinic does not open on Sundays."
     )
 
 
@@ -774,27 +845,29 @@ def test_a_wished_time_in_the_spring_forward_gap_becomes_half_past_three() -> No
 
 
 def test_a_session_moved_within_the_repeated_hour_counts_as_moved() -> None:
-    # The first 01:30 (EDT) is booked; the second 01:30 (EST) is an hour later in absolute time
-    # although the wall clock reads the same.
-    first = at(NEW_YORK, "2026-11-01", "01:30")
+    # A weekly course at 01:30; a week later the first 01:30 (EDT) is booked. The second 01:30
+    # (EST) is an hour later in absolute time although the wall clock reads the same.
+    wished = at(NEW_YORK, "2026-11-01", "01:30")
     search = search_for(
         NEW_YORK,
         hours=ROUND_THE_CLOCK,
         duration=30,
-        bookings=(Interval(utc(first) - minutes(60), utc(first) + minutes(60)),),
+        bookings=(Interval(utc(wished) - minutes(60), utc(wished) + minutes(60)),),
     )
 
-    proposal = proposal_for(rules_for(count=1), first, search)
+    proposal = proposal_for(rules_for(count=2), at(NEW_YORK, "2026-10-25", "01:30"), search)
 
-    (session,) = proposal.sessions
-    assert utc(session.starts_at) == utc(first) + minutes(60)
-    assert session.moved
+    second = proposal.sessions[1]
+    assert utc(second.preferred_at) == utc(wished)
+    assert utc(second.starts_at) == utc(wished) + minutes(60)
+    assert second.moved
 
 
 def test_the_nearest_slot_is_measured_in_absolute_time_across_a_dst_change() -> None:
-    # Weekly on Mondays in New York; Monday 9 and Tuesday 10 March are closed. Saturday 7 March
-    # at 11:30 EST is 45.5 hours before the wish (Monday 10:00 EDT); Wednesday 08:00 EDT is 46
-    # hours after. On the wall clock it would be 46.5 against 46.
+    # Weekly on Mondays in New York; Monday 9 and Tuesday 10 March are closed, and 10:00 is taken
+    # on the other days of the window. Saturday 7 March at 11:30 EST is 45.5 hours before the
+    # wish (Monday 10:00 EDT); Wednesday 08:00 EDT is 46 hours after. On the wall clock it would
+    # be 46.5 against 46.
     hours = {weekday: [(time(8), time(18))] for weekday in range(5)} | {
         5: [(time(9), time(12, 30))]
     }
@@ -802,6 +875,10 @@ def test_the_nearest_slot_is_measured_in_absolute_time_across_a_dst_change() -> 
         NEW_YORK,
         hours=hours,
         closures=(Closure(date(2026, 3, 9), date(2026, 3, 10), "conference"),),
+        bookings=(
+            busy(at(NEW_YORK, "2026-03-07", "10:00"), 15),
+            busy(at(NEW_YORK, "2026-03-11", "10:00"), 15),
+        ),
     )
 
     proposal = proposal_for(
@@ -809,6 +886,194 @@ def test_the_nearest_slot_is_measured_in_absolute_time_across_a_dst_change() -> 
     )
 
     assert local_starts(proposal, NEW_YORK) == ["2026-03-02 Mon 10:00", "2026-03-07 Sat 11:30"]
+
+
+# --- The practitioner's own hours and leave ----------------------------------------------------
+
+TUESDAY_AND_THURSDAY_AFTERNOONS = {1: [(time(14), time(18))], 3: [(time(14), time(18))]}
+
+
+def practitioner_search(
+    *,
+    working_hours: dict[int, list[tuple[time, time]]] | None = None,
+    leave: tuple[Interval, ...] = (),
+    hours: dict[int, list[tuple[time, time]]] | None = None,
+    bookings: tuple[Interval, ...] = (),
+    patient_bookings: tuple[Interval, ...] = (),
+    duration: int = 60,
+) -> SlotSearch:
+    return SlotSearch(
+        calendar=Calendar(
+            tz=SEOUL,
+            opening_hours=WEEKDAYS if hours is None else hours,
+            working_hours=working_hours,
+            leave=leave,
+        ),
+        busy=BusySet(bookings),
+        duration=minutes(duration),
+        patient_busy=BusySet(patient_bookings),
+    )
+
+
+def test_a_practitioner_without_a_pattern_works_the_clinics_hours() -> None:
+    search = practitioner_search()
+    day = date(2026, 3, 2)
+
+    assert free_starts(search, day, day)[0] == at(SEOUL, "2026-03-02", "09:00")
+    assert free_starts(search, day, day)[-1] == at(SEOUL, "2026-03-02", "17:00")
+
+
+def test_free_starts_follow_the_practitioners_days_and_hours() -> None:
+    search = practitioner_search(working_hours=TUESDAY_AND_THURSDAY_AFTERNOONS)
+
+    starts = free_starts(search, date(2026, 3, 2), date(2026, 3, 8))
+
+    assert {f"{s:%a}" for s in starts} == {"Tue", "Thu"}
+    assert f"{starts[0]:%a %H:%M}" == "Tue 14:00"
+    assert f"{starts[-1]:%a %H:%M}" == "Thu 17:00"
+
+
+def test_a_split_shift_gives_two_stretches_and_no_session_across_the_gap() -> None:
+    split = {0: [(time(9), time(12)), (time(15), time(18))]}
+    search = practitioner_search(working_hours=split)
+    day = date(2026, 3, 2)
+
+    starts = [f"{s:%H:%M}" for s in free_starts(search, day, day)]
+
+    assert starts[0] == "09:00"
+    assert "11:00" in starts
+    assert "11:15" not in starts  # would run into the gap
+    assert "14:45" not in starts
+    assert starts[-1] == "17:00"
+    assert search.obstacle(at(SEOUL, "2026-03-02", "11:30")) == Obstacle.NOT_WORKING
+
+
+def test_working_periods_that_touch_count_as_one() -> None:
+    touching = {0: [(time(9), time(12)), (time(12), time(14))]}
+    search = practitioner_search(working_hours=touching)
+
+    assert search.obstacle(at(SEOUL, "2026-03-02", "11:30")) is None
+
+
+def test_a_pattern_cannot_widen_the_clinics_hours() -> None:
+    early_bird = {0: [(time(7), time(20))]}
+    search = practitioner_search(working_hours=early_bird)
+    day = date(2026, 3, 2)
+
+    starts = free_starts(search, day, day)
+
+    assert (f"{starts[0]:%H:%M}", f"{starts[-1]:%H:%M}") == ("09:00", "17:00")
+    assert search.obstacle(at(SEOUL, "2026-03-02", "08:00")) == Obstacle.CLOSED
+
+
+def test_a_pattern_starting_between_grid_times_keeps_the_clinics_grid() -> None:
+    # The clinic opens at 09:00 on a 15-minute grid; the practitioner starts at 09:10, so their
+    # first start is 09:15, not 09:10.
+    search = practitioner_search(working_hours={0: [(time(9, 10), time(12))]})
+    day = date(2026, 3, 2)
+
+    assert free_starts(search, day, day)[0] == at(SEOUL, "2026-03-02", "09:15")
+
+
+def test_part_day_leave_is_cut_out_of_the_day() -> None:
+    leave = Interval(at(SEOUL, "2026-03-02", "12:00"), at(SEOUL, "2026-03-02", "15:00"), "dentist")
+    search = practitioner_search(leave=(leave,))
+    day = date(2026, 3, 2)
+
+    starts = [f"{s:%H:%M}" for s in free_starts(search, day, day)]
+
+    assert "11:00" in starts
+    assert "11:15" not in starts
+    assert "14:45" not in starts
+    assert "15:00" in starts
+    assert search.obstacle(at(SEOUL, "2026-03-02", "13:00")) == Obstacle.ON_LEAVE
+
+
+def test_whole_days_of_leave_leave_nothing_free() -> None:
+    leave = Interval(at(SEOUL, "2026-03-02", "00:00"), at(SEOUL, "2026-03-04", "00:00"), "")
+    search = practitioner_search(leave=(leave,))
+
+    starts = free_starts(search, date(2026, 3, 2), date(2026, 3, 4))
+
+    assert {s.date() for s in starts} == {date(2026, 3, 4)}
+
+
+def test_the_first_session_is_refused_when_the_practitioner_does_not_work_then() -> None:
+    search = practitioner_search(working_hours=TUESDAY_AND_THURSDAY_AFTERNOONS)
+
+    no_fit = no_fit_for(rules_for(count=2), at(SEOUL, "2026-03-03", "10:00"), search)
+
+    assert no_fit.sequence == 1
+    assert no_fit.cause == Obstacle.NOT_WORKING
+    assert explain_no_fit(no_fit) == (
+        "Session 1 cannot be placed at Tue 3 Mar 2026, 10:00; the practitioner does not work then."
+    )
+
+
+def test_the_first_session_is_refused_during_leave_with_its_reason() -> None:
+    leave = Interval(at(SEOUL, "2026-03-03", "00:00"), at(SEOUL, "2026-03-04", "00:00"), "training")
+    search = practitioner_search(leave=(leave,))
+
+    no_fit = no_fit_for(rules_for(count=2), at(SEOUL, "2026-03-03", "10:00"), search)
+
+    assert no_fit.cause == Obstacle.ON_LEAVE
+    assert explain_obstacle(no_fit) == "the practitioner is on leave then (training)"
+    assert no_fit.leave == (leave,)
+
+
+def test_the_first_session_is_refused_when_the_patient_has_another_session() -> None:
+    other = busy(at(SEOUL, "2026-03-03", "09:30"), 60, "PRP with Dr. Lee")
+    search = practitioner_search(patient_bookings=(other,))
+
+    no_fit = no_fit_for(rules_for(count=2), at(SEOUL, "2026-03-03", "10:00"), search)
+
+    assert no_fit.cause == Obstacle.PATIENT_BUSY
+    assert explain_obstacle(no_fit) == "the patient has another session then"
+
+
+def test_later_sessions_go_to_the_practitioners_days() -> None:
+    # Weekly on Tuesdays at 14:00; the practitioner is away on Tuesday 10 March: session 2 keeps
+    # 14:00 on the nearest day they work, Thursday. Session 3 is back on a Tuesday.
+    leave = Interval(at(SEOUL, "2026-03-10", "00:00"), at(SEOUL, "2026-03-11", "00:00"), "")
+    search = practitioner_search(working_hours=TUESDAY_AND_THURSDAY_AFTERNOONS, leave=(leave,))
+
+    proposal = proposal_for(
+        rules_for(count=3, low=5, preferred=7, high=9), at(SEOUL, "2026-03-03", "14:00"), search
+    )
+
+    assert local_starts(proposal, SEOUL) == [
+        "2026-03-03 Tue 14:00",
+        "2026-03-12 Thu 14:00",
+        "2026-03-17 Tue 14:00",
+    ]
+
+
+def test_the_patients_other_sessions_are_kept_clear_of() -> None:
+    other = busy(at(SEOUL, "2026-03-09", "09:30"), 90)  # until 11:00
+    search = practitioner_search(patient_bookings=(other,))
+
+    proposal = proposal_for(rules_for(count=2), at(SEOUL, "2026-03-02", "10:00"), search)
+
+    assert proposal.sessions[1].starts_at == at(SEOUL, "2026-03-09", "11:00")
+
+
+def test_a_no_fit_names_the_days_off_and_the_leave_in_the_window() -> None:
+    leave = Interval(at(SEOUL, "2026-03-10", "00:00"), at(SEOUL, "2026-03-11", "00:00"), "course")
+    search = practitioner_search(working_hours={1: [(time(14), time(18))]}, leave=(leave,))
+
+    no_fit = no_fit_for(
+        rules_for(count=2, low=6, preferred=7, high=8), at(SEOUL, "2026-03-03", "14:00"), search
+    )
+
+    assert no_fit.sequence == 2
+    assert no_fit.cause is None
+    assert no_fit.days_not_working == (date(2026, 3, 9), date(2026, 3, 11))
+    assert no_fit.leave == (leave,)
+    assert explain_no_fit(no_fit) == (
+        "Session 2 cannot be placed between Mon 9 Mar 2026 and Wed 11 Mar 2026; the practitioner "
+        "does not work on Mondays, Wednesdays; the practitioner is on leave from "
+        "Tue 10 Mar 2026, 00:00 to Wed 11 Mar 2026, 00:00 (course)."
+    )
 
 
 # --- free_starts -------------------------------------------------------------------------------
@@ -1249,11 +1514,11 @@ def test_moving_the_first_session_has_no_window_before_it() -> None:
 
     # Session 2 on the 9th is 14 days after the 23rd (at most 10): it comes forward to the 5th.
     # Session 3 on the 16th is then 11 days on: its window is the 10th-15th, the 15th is a
-    # Sunday, and the nearest open time is Friday's last slot. Session 4 is 10 days after that.
+    # Sunday, and the nearest day open at its 10:00 is Friday. Session 4 is 10 days after that.
     assert [(m.sequence, f"{m.new_start:%Y-%m-%d %a %H:%M}") for m in cascade.moves] == [
         (1, "2026-02-23 Mon 15:00"),
         (2, "2026-03-05 Thu 10:00"),
-        (3, "2026-03-13 Fri 17:00"),
+        (3, "2026-03-13 Fri 10:00"),
     ]
 
 
@@ -1278,14 +1543,15 @@ def test_moving_the_last_session_moves_only_it() -> None:
     assert [m.sequence for m in cascade.moves] == [4]
 
 
-def test_a_moved_later_session_takes_the_free_slot_nearest_its_own_time() -> None:
+def test_a_moved_later_session_keeps_its_time_of_day_on_the_nearest_free_day() -> None:
     sessions = course(SEOUL, *MONDAYS)
     search = search_for(bookings=(busy(at(SEOUL, "2026-03-17", "10:00"), 45),))
 
     cascade = cascade_for(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-12", "10:00"), search)
 
+    # Its window is the 17th–22nd; 10:00 on the 17th is taken, 10:00 on the 18th is not.
     assert cascade.moves[1].sequence == 3
-    assert cascade.moves[1].new_start == at(SEOUL, "2026-03-17", "10:45")
+    assert cascade.moves[1].new_start == at(SEOUL, "2026-03-18", "10:00")
 
 
 def test_sessions_given_out_of_order_are_taken_in_sequence() -> None:
@@ -1332,10 +1598,11 @@ def test_a_move_onto_a_booked_slot_is_refused() -> None:
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-10", "10:00"), search)
 
     assert no_fit.sequence == 2
+    assert no_fit.cause == Obstacle.BOOKED
     assert no_fit.window_first_day == no_fit.window_last_day == date(2026, 3, 10)
     assert explain_obstacle(no_fit) == "the practitioner or room is already booked then"
     assert explain_no_fit(no_fit) == (
-        "Session 2 cannot be placed on Tue 10 Mar 2026; "
+        "Session 2 cannot be placed at Tue 10 Mar 2026, 10:00; "
         "the practitioner or room is already booked then."
     )
 
@@ -1359,7 +1626,8 @@ def test_a_move_outside_opening_hours_is_refused() -> None:
 
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-10", "17:30"), search_for())
 
-    assert explain_obstacle(no_fit) == "that time is outside opening hours or on a closed day"
+    assert no_fit.cause == Obstacle.CLOSED
+    assert explain_obstacle(no_fit) == "that time is outside opening hours"
 
 
 def test_a_move_onto_a_closed_day_is_refused() -> None:
@@ -1368,10 +1636,10 @@ def test_a_move_onto_a_closed_day_is_refused() -> None:
 
     no_fit = refused(WEEKLY_FLEXIBLE, sessions, 2, at(SEOUL, "2026-03-10", "10:00"), search)
 
-    assert explain_obstacle(no_fit) == "that time is outside opening hours or on a closed day"
+    assert no_fit.cause == Obstacle.CLOSED
     assert explain_no_fit(no_fit) == (
-        "Session 2 cannot be placed on Tue 10 Mar 2026; that time is outside opening hours or on a "
-        "closed day; the clinic is closed on Tue 10 Mar 2026 (holiday)."
+        "Session 2 cannot be placed at Tue 10 Mar 2026, 10:00; the clinic is closed on "
+        "Tue 10 Mar 2026 (holiday)."
     )
 
 

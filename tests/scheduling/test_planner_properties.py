@@ -5,8 +5,9 @@ times into instants its own way, and finds usable starts by scanning the step gr
 property compares the planner's answer with the model's, so a NoFit is only accepted when the
 model, too, finds nothing.
 
-Times are generated on the step grid and the three zones only ever shift by whole hours, so the
-grid around a wished time and the grid from an opening time are the same instants.
+Opening times are generated on the step grid and the three zones only ever shift by whole hours;
+practitioners' working hours and leave are generated anywhere on a five-minute clock, so they
+narrow the day without moving the grid, which always counts from the clinic's opening time.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from clinic.formatting import format_day
-from scheduling.explain import explain_no_fit, explain_obstacle
+from scheduling.explain import explain_no_fit
 from scheduling.planner import (
+    EXACT_TIME,
     BookedSession,
     BusySet,
     Calendar,
@@ -32,6 +34,7 @@ from scheduling.planner import (
     Closure,
     Interval,
     NoFit,
+    Obstacle,
     Proposal,
     ProtocolRules,
     SlotSearch,
@@ -101,6 +104,9 @@ def model_add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
+FIVE_MINUTES = timedelta(minutes=5)
+
+
 def local_date(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
@@ -111,7 +117,7 @@ def ceil_div(numerator: timedelta, denominator: timedelta) -> int:
 
 @dataclass
 class Clinic:
-    """A random clinic: what the planner gets, and the model's own view of it."""
+    """A random clinic and practitioner: what the planner gets, and the model's own view of it."""
 
     tz: ZoneInfo
     hours: dict[int, list[tuple[time, time]]]
@@ -119,14 +125,24 @@ class Clinic:
     busy: list[Interval]
     duration: timedelta
     step: timedelta
+    working_hours: dict[int, list[tuple[time, time]]] | None = None
+    leave: list[Interval] = field(default_factory=list)
+    patient_busy: list[Interval] = field(default_factory=list)
     _periods: dict[date, list[tuple[datetime, datetime]]] = field(default_factory=dict)
 
     def search(self) -> SlotSearch:
         return SlotSearch(
-            calendar=Calendar(tz=self.tz, opening_hours=self.hours, closures=tuple(self.closures)),
+            calendar=Calendar(
+                tz=self.tz,
+                opening_hours=self.hours,
+                closures=tuple(self.closures),
+                working_hours=self.working_hours,
+                leave=tuple(self.leave),
+            ),
             busy=BusySet(self.busy),
             duration=self.duration,
             step=self.step,
+            patient_busy=BusySet(self.patient_busy),
         )
 
     def closure(self, day: date) -> Closure | None:
@@ -145,58 +161,89 @@ class Clinic:
             )
         return self._periods[day]
 
-    def free(self, start: datetime, end: datetime) -> bool:
-        return not any(b.start < end and start < b.end for b in self.busy)
-
-    def fits(self, start: datetime) -> bool:
-        end = start + self.duration
+    def works(self, start: datetime, end: datetime) -> bool:
+        """Inside the practitioner's working time that day: every five minutes of the session
+        lie in some working period (so periods that touch count as one). Working hours are on a
+        five-minute clock, so checking five-minute pieces is exact."""
+        if self.working_hours is None:
+            return True
         day = local_date(start, self.tz)
-        return any(opens <= start and end <= closes for opens, closes in self.periods(day))
+        spans = [
+            (model_instant(day, a, self.tz), model_instant(day, b, self.tz))
+            for a, b in self.working_hours.get(day.weekday(), [])
+        ]
+        tick = start
+        while tick < end:
+            piece_end = min(tick + FIVE_MINUTES, end)
+            if not any(a <= tick and piece_end <= b for a, b in spans):
+                return False
+            tick = piece_end
+        return True
 
-    def usable(self, start: datetime, first_day: date, last_day: date) -> bool:
-        start = utc(start)
-        return (
-            first_day <= local_date(start, self.tz) <= last_day
-            and self.fits(start)
-            and self.free(start, start + self.duration)
+    def on_leave(self, start: datetime, end: datetime) -> bool:
+        return any(utc(i.start) < end and start < utc(i.end) for i in self.leave)
+
+    def free(self, start: datetime, end: datetime) -> bool:
+        return not any(
+            utc(b.start) < end and start < utc(b.end) for b in [*self.busy, *self.patient_busy]
         )
 
-    def candidates(self, preferred: datetime, first_day: date, last_day: date) -> list[datetime]:
-        """Every usable start on the step grid through ``preferred`` inside the window."""
-        preferred = utc(preferred)
-        found = []
-        day = first_day
-        while day <= last_day:
-            for opens, closes in self.periods(day):
-                first = ceil_div(opens - preferred, self.step)
-                last = (closes - self.duration - preferred) // self.step
-                for k in range(first, last + 1):
-                    start = preferred + k * self.step
-                    if local_date(start, self.tz) == day and self.free(
-                        start, start + self.duration
-                    ):
-                        found.append(start)
-            day += timedelta(days=1)
-        return found
+    def obstacle(self, start: datetime) -> Obstacle | None:
+        start = utc(start)
+        end = start + self.duration
+        day = local_date(start, self.tz)
+        period = next(((o, c) for o, c in self.periods(day) if o <= start and end <= c), None)
+        if period is None:
+            return Obstacle.CLOSED
+        if (start - period[0]) % self.step:
+            return Obstacle.OFF_GRID
+        if not self.works(start, end):
+            return Obstacle.NOT_WORKING
+        if self.on_leave(start, end):
+            return Obstacle.ON_LEAVE
+        if any(utc(b.start) < end and start < utc(b.end) for b in self.busy):
+            return Obstacle.BOOKED
+        if any(utc(b.start) < end and start < utc(b.end) for b in self.patient_busy):
+            return Obstacle.PATIENT_BUSY
+        return None
 
-    def nearest(self, preferred: datetime, first_day: date, last_day: date) -> datetime | None:
-        found = self.candidates(preferred, first_day, last_day)
-        preferred = utc(preferred)
-        return min(found, key=lambda start: (abs(start - preferred), start), default=None)
+    def fits(self, start: datetime) -> bool:
+        """Opening hours, the grid, working hours and leave: everything but other sessions."""
+        return self.obstacle(start) in (None, Obstacle.BOOKED, Obstacle.PATIENT_BUSY)
+
+    def usable(self, start: datetime, first_day: date, last_day: date) -> bool:
+        return first_day <= local_date(start, self.tz) <= last_day and self.obstacle(start) is None
 
     def scan(self, first_day: date, last_day: date) -> list[datetime]:
-        """Starts at each period's opening + k * step while the session fits, clear of bookings."""
+        """Starts at each period's opening + k * step while the session fits, kept when the
+        practitioner works then, is not on leave, and nobody involved is booked."""
         starts = []
         day = first_day
         while day <= last_day:
             for opens, closes in self.periods(day):
                 start = opens
                 while start + self.duration <= closes:
-                    if self.free(start, start + self.duration):
+                    if self.obstacle(start) is None:
                         starts.append(start)
                     start += self.step
             day += timedelta(days=1)
         return starts
+
+    def nearest(
+        self, preferred: datetime, first_day: date, last_day: date, wall: time
+    ) -> datetime | None:
+        """The wished wall-clock time on the day nearest the preferred one (earlier on a tie);
+        failing that, the usable grid start nearest in absolute time (earlier on a tie)."""
+        around = local_date(preferred, self.tz)
+        span = (last_day - first_day).days
+        window = [first_day + timedelta(days=n) for n in range(span + 1)]
+        for day in sorted(window, key=lambda d: (abs((d - around).days), d)):
+            candidate = model_instant(day, wall, self.tz)
+            if self.usable(candidate, first_day, last_day):
+                return candidate
+        preferred = utc(preferred)
+        found = self.scan(first_day, last_day)
+        return min(found, key=lambda start: (abs(start - preferred), start), default=None)
 
 
 def model_preferred_day(target: date, weekday: int, first_day: date, last_day: date) -> date:
@@ -232,18 +279,19 @@ def model_course(
     tz = clinic.tz
     local_first = first_start.astimezone(tz)
     placed: list[Placed] = []
-    for sequence in range(1, rules.session_count + 1):
-        if not placed:
-            first_day = last_day = local_first.date()
-            preferred = utc(first_start)
-        else:
-            previous = local_date(placed[-1].start, tz)
-            first_day = previous + timedelta(days=rules.interval_days_min)
-            last_day = previous + timedelta(days=rules.interval_days_max)
-            target = previous + timedelta(days=rules.interval_days_preferred)
-            day = model_preferred_day(target, local_first.weekday(), first_day, last_day)
-            preferred = model_instant(day, local_first.time(), tz)
-        start = clinic.nearest(preferred, first_day, last_day)
+    # The first session takes exactly the wished time, or nothing is placed.
+    if clinic.obstacle(first_start) is not None:
+        day = local_first.date()
+        return placed, Refusal(1, day, day, utc(first_start))
+    placed.append(Placed(1, utc(first_start), utc(first_start)))
+    for sequence in range(2, rules.session_count + 1):
+        previous = local_date(placed[-1].start, tz)
+        first_day = previous + timedelta(days=rules.interval_days_min)
+        last_day = previous + timedelta(days=rules.interval_days_max)
+        target = previous + timedelta(days=rules.interval_days_preferred)
+        day = model_preferred_day(target, local_first.weekday(), first_day, last_day)
+        preferred = model_instant(day, local_first.time(), tz)
+        start = clinic.nearest(preferred, first_day, last_day, local_first.time())
         if start is None:
             return placed, Refusal(sequence, first_day, last_day, preferred)
         placed.append(Placed(sequence, start, preferred))
@@ -381,6 +429,18 @@ def clinics(
         if draw(SOMETIMES):  # now and then in the clinic's zone, not UTC
             start, end = start.astimezone(tz), end.astimezone(tz)
         busy.append(Interval(start, end, f"booking {len(busy) + 1}"))
+    if draw(SOMETIMES):  # the wished time taken day after day: other times of day get tried
+        for day_offset in range(1, span_days + 1):
+            midnight = model_instant(base + timedelta(days=day_offset), time(0), tz)
+            start = midnight + timedelta(minutes=wished_minutes - 5 * draw(st.integers(0, 6)))
+            busy.append(Interval(start, start + timedelta(minutes=60), "every day at that time"))
+    patient_busy = []
+    for _ in range(draw(st.integers(0, 6))):
+        day = base + timedelta(days=draw(st.integers(0, span_days)))
+        minute = 5 * draw(st.integers((wished_minutes - 90) // 5, (wished_minutes + 90) // 5))
+        start = model_instant(day, time(0), tz) + timedelta(minutes=minute)
+        end = start + timedelta(minutes=5 * draw(st.integers(1, 36)))
+        patient_busy.append(Interval(start, end, "the patient's other session"))
     return Clinic(
         tz=tz,
         hours=hours,
@@ -388,7 +448,52 @@ def clinics(
         busy=busy,
         duration=timedelta(minutes=draw(st.integers(15, 120))),
         step=timedelta(minutes=step),
+        working_hours=draw(st.none() | working_patterns()),
+        leave=draw(leaves(tz, base, span_days)),
+        patient_busy=patient_busy,
     )
+
+
+@st.composite
+def working_patterns(draw: st.DrawFn) -> dict[int, list[tuple[time, time]]]:
+    """A practitioner's week on a five-minute clock, so it is rarely on the booking grid: some
+    days off, one period or a split shift (now and then two periods that touch)."""
+    pattern = {}
+    for weekday in range(7):
+        count = draw(st.sampled_from([0, 1, 1, 2]))
+        periods: list[tuple[time, time]] = []
+        starts = 5 * draw(st.integers(6 * 12, 16 * 12))
+        for _ in range(count):
+            ends = starts + 5 * draw(st.integers(6, 10 * 12))
+            if ends >= 24 * 60:
+                break
+            periods.append((wall(starts), wall(ends)))
+            starts = ends + 5 * draw(st.sampled_from([0, 6, 12, 24]))
+            if starts >= 24 * 60 - 5:
+                break
+        if periods:
+            pattern[weekday] = periods
+    return pattern
+
+
+@st.composite
+def leaves(
+    draw: st.DrawFn, tz: ZoneInfo, base: date, span_days: int, at_least: int = 0
+) -> list[Interval]:
+    """A few stretches of leave near the course: part of a day, or whole days."""
+    found = []
+    for _ in range(max(at_least, draw(st.sampled_from([0, 0, 1, 2])))):
+        day = base + timedelta(days=draw(st.integers(0, span_days)))
+        if draw(st.booleans()):  # whole days, midnight to midnight
+            start = model_instant(day, time(0), tz)
+            end = model_instant(day + timedelta(days=draw(st.integers(1, 3))), time(0), tz)
+        else:
+            start = model_instant(day, time(0), tz) + timedelta(
+                minutes=5 * draw(st.integers(7 * 12, 18 * 12))
+            )
+            end = start + timedelta(minutes=5 * draw(st.integers(6, 8 * 12)))
+        found.append(Interval(start.astimezone(tz), end.astimezone(tz), "leave"))
+    return found
 
 
 @st.composite
@@ -398,8 +503,11 @@ def courses(
     max_count: int = 5,
     closed_days: bool = True,
     regular: bool = False,
+    practitioner: bool | None = None,
 ) -> tuple[Clinic, ProtocolRules, datetime]:
-    """A random clinic and course; a ``regular`` clinic opens 08:00–20:00 every day."""
+    """A random clinic and course; a ``regular`` clinic opens 08:00–20:00 every day. With
+    ``practitioner`` True the practitioner always has working hours of their own and some
+    leave; with False never; by default sometimes."""
     tz = draw(st.sampled_from(ZONES))
     step = draw(st.sampled_from([15, 15, 20, 30]))
     rules = draw(protocol_rules(min_count, max_count))
@@ -410,7 +518,28 @@ def courses(
     first_start = draw(first_starts(tz, step, hours))
     span = rules.session_count * rules.interval_days_max + 1
     clinic = draw(clinics(tz, step, first_start, span, rules.interval_days_preferred, hours))
-    return clinic, rules, first_start
+    base = local_date(first_start, tz)
+    if practitioner is False:
+        clinic.working_hours, clinic.leave = None, []
+    elif practitioner:
+        if clinic.working_hours is None:
+            clinic.working_hours = draw(working_patterns())
+        clinic.leave += draw(leaves(tz, base, span, at_least=1))
+    return clinic, rules, draw(mostly_usable(clinic, first_start))
+
+
+@st.composite
+def mostly_usable(draw: st.DrawFn, clinic: Clinic, first_start: datetime) -> datetime:
+    """The first start, or mostly, when the practitioner cannot take it, one they can on one of
+    the next days: a course refused at its first session tests little else."""
+    if clinic.obstacle(first_start) is None or not draw(MOSTLY):
+        return first_start
+    day = local_date(first_start, clinic.tz)
+    usable = clinic.scan(day, day + timedelta(days=6))
+    if not usable:
+        return first_start
+    start = draw(st.sampled_from(usable))
+    return start if draw(st.booleans()) else start.astimezone(clinic.tz)
 
 
 # --- propose_course ----------------------------------------------------------------------------
@@ -421,29 +550,52 @@ def assert_session_keeps_the_rules(
 ) -> None:
     tz = clinic.tz
     search = clinic.search()
-    day = local_date(session_start, tz)
+    start, end = utc(session_start), utc(session_end)
+    day = local_date(start, tz)
     assert clinic.closure(day) is None
     assert search.calendar.fits(session_start, session_end)
-    assert clinic.fits(utc(session_start))
+    assert search.obstacle(session_start) is None
+    assert clinic.obstacle(start) is None
+    # On the grid from the opening of its period, in the practitioner's hours, not on leave.
+    assert any(
+        opens <= start and end <= closes and (start - opens) % clinic.step == timedelta(0)
+        for opens, closes in clinic.periods(day)
+    )
+    assert clinic.works(start, end)
+    assert not clinic.on_leave(start, end)
     assert search.busy.is_free(session_start, session_end)
-    assert clinic.free(utc(session_start), utc(session_end))
-    assert utc(session_end) - utc(session_start) == clinic.duration
+    assert search.patient_busy.is_free(session_start, session_end)
+    assert clinic.free(start, end)
+    assert end - start == clinic.duration
 
 
-def assert_no_usable_start_on_the_grid_is_nearer(
-    search: SlotSearch, preferred: datetime, chosen: datetime, first_day: date, last_day: date
-) -> None:
-    """The planner's own check of "nearest": walking the grid around the preferred time, no usable
-    start is strictly nearer than the chosen one, and none as near is earlier."""
-    preferred, chosen = utc(preferred), utc(chosen)
-    distance = abs(chosen - preferred)
-    assert (chosen - preferred) % search.step == timedelta(0)
-    reach = distance // search.step
-    for k in range(-reach, reach + 1):
-        candidate = preferred + k * search.step
-        as_near_but_later = abs(candidate - preferred) == distance and candidate > chosen
-        if candidate != chosen and not as_near_but_later:
-            assert not search.usable(candidate, first_day, last_day), candidate
+def assert_the_preference_is_kept(
+    search: SlotSearch,
+    preferred: datetime,
+    chosen: datetime,
+    first_day: date,
+    last_day: date,
+    wished: time,
+) -> str:
+    """The planner's own check of its order of preference: the wished wall-clock time on the
+    nearest day where it is usable; only when there is none, the usable grid start nearest in
+    absolute time (earlier on a tie). Returns which rule chose."""
+    tz = search.calendar.tz
+    around = local_date(preferred, tz)
+    window = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    by_distance = sorted(window, key=lambda d: (abs((d - around).days), d))
+    same_time = [local_datetime(d, wished, tz) for d in by_distance]
+    usable = [c for c in same_time if search.usable(c, first_day, last_day)]
+    if usable:
+        assert utc(chosen) == utc(usable[0])
+        return "the wished time on the nearest day"
+    starts = [utc(s) for s in free_starts(search, first_day, last_day)]
+    assert utc(chosen) in starts
+    distance = abs(utc(chosen) - utc(preferred))
+    for start in starts:
+        nearer = abs(start - utc(preferred))
+        assert nearer > distance or (nearer == distance and start >= utc(chosen)), start
+    return "the nearest grid start"
 
 
 def spans_a_dst_change(tz: ZoneInfo, first_day: date, last_day: date) -> bool:
@@ -480,6 +632,7 @@ def courses_meeting_a_dst_change(draw: st.DrawFn) -> tuple[Clinic, ProtocolRules
     rules = ProtocolRules(2, draw(st.integers(5, 7)), draw(st.integers(7, 9)), 7)
     clinic = draw(clinics(tz, step, first_start, 10, 7, hours, max_busy=10))
     clinic.duration = timedelta(minutes=duration)
+    clinic.working_hours, clinic.leave = None, []  # the DST change is what decides here
     if draw(MOSTLY):
         clinic.closures.append(Closure(change, change, "training"))
     return clinic, rules, first_start
@@ -496,7 +649,7 @@ def courses_on_a_dst_night(draw: st.DrawFn) -> tuple[Clinic, ProtocolRules, date
     first_start = draw(first_starts(tz, step, hours, first_day=change))
     rules = draw(protocol_rules(1, 3))
     clinic = draw(clinics(tz, step, first_start, 3, 1, hours, max_busy=8))
-    return clinic, rules, first_start
+    return clinic, rules, draw(mostly_usable(clinic, first_start))
 
 
 @QUICK_PROPERTIES
@@ -511,15 +664,22 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
     """The planner's answer is the model's: the same sessions, or a NoFit for the same session
     in the same window when the model finds no usable start either."""
     tz = clinic.tz
+    if clinic.working_hours is not None:
+        event("the practitioner has working hours of their own")
+    if clinic.leave:
+        event("the practitioner has leave")
 
     result = propose_course(rules=rules, first_start=first_start, search=clinic.search())
 
     placed, refusal = model_course(clinic, rules, first_start)
+    wished = first_start.astimezone(tz).time()
     if refusal is None:
         assert isinstance(result, Proposal), explain_no_fit(result)
         sessions = result.sessions
         assert [s.sequence for s in sessions] == list(range(1, rules.session_count + 1))
-        assert local_date(sessions[0].starts_at, tz) == local_date(first_start, tz)
+        # The first session is exactly the wished time.
+        assert utc(sessions[0].starts_at) == utc(first_start)
+        assert not sessions[0].moved
         for earlier, later in pairwise(sessions):
             gap = (local_date(later.starts_at, tz) - local_date(earlier.starts_at, tz)).days
             assert rules.interval_days_min <= gap <= rules.interval_days_max
@@ -529,25 +689,21 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
             assert_session_keeps_the_rules(clinic, session.starts_at, session.ends_at)
             assert session.starts_at.tzinfo == tz
             assert utc(session.preferred_at) == model.preferred
-            # The preferred slot when usable; otherwise the usable grid start nearest to it.
+            # The preferred slot when usable; otherwise the model's order of preference.
             assert utc(session.starts_at) == model.start
             assert session.moved == (model.start != model.preferred)
-            if previous_day is None:
-                first_day = last_day = local_date(first_start, tz)
-            else:
+            if previous_day is not None:
                 first_day = previous_day + timedelta(days=rules.interval_days_min)
                 last_day = previous_day + timedelta(days=rules.interval_days_max)
-            assert_no_usable_start_on_the_grid_is_nearer(
-                search, session.preferred_at, session.starts_at, first_day, last_day
-            )
-            if session.moved:
-                event("a session was moved")
-                if spans_a_dst_change(tz, first_day, last_day):
-                    event("a session was moved in a window across a DST change")
+                chosen_by = assert_the_preference_is_kept(
+                    search, session.preferred_at, session.starts_at, first_day, last_day, wished
+                )
+                if session.moved:
+                    event(f"a session was moved to {chosen_by}")
+                    if spans_a_dst_change(tz, first_day, last_day):
+                        event("a session was moved in a window across a DST change")
             previous_day = local_date(session.starts_at, tz)
         event("proposal")
-        if clinic.usable(first_start, local_date(first_start, tz), local_date(first_start, tz)):
-            assert utc(sessions[0].starts_at) == utc(first_start)
         last_day = local_date(sessions[-1].starts_at, tz)
         expected_due = (
             None
@@ -567,10 +723,20 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
         refusal.last_day,
     )
     assert utc(result.preferred_at) == refusal.preferred
-    assert clinic.candidates(refusal.preferred, refusal.first_day, refusal.last_day) == []
-    assert free_starts(clinic.search(), refusal.first_day, refusal.last_day) == []
-    # The sessions before it are what a shorter course gets.
-    if refusal.sequence > 1:
+    if refusal.sequence == 1:
+        # Refused at the wished time, for the first rule it breaks, whatever else is free.
+        expected = clinic.obstacle(first_start)
+        event(f"first session refused: {expected}")
+        assert result.cause == expected
+        local = first_start.astimezone(tz)
+        assert explain_no_fit(result).startswith(
+            f"Session 1 cannot be placed at {format_day(local.date())}, {local:%H:%M}"
+        )
+    else:
+        assert result.cause is None
+        assert clinic.scan(refusal.first_day, refusal.last_day) == []
+        assert free_starts(clinic.search(), refusal.first_day, refusal.last_day) == []
+        # The sessions before it are what a shorter course gets.
         shorter = ProtocolRules(
             session_count=refusal.sequence - 1,
             interval_days_min=rules.interval_days_min,
@@ -592,10 +758,107 @@ def check_course(clinic: Clinic, rules: ProtocolRules, first_start: datetime) ->
         model_instant(refusal.first_day, time(0), tz),
         model_instant(refusal.last_day + timedelta(days=1), time(0), tz),
     )
-    assert all(utc(b.start) < window[1] and window[0] < utc(b.end) for b in result.busy)
+    for interval in [*result.busy, *result.leave, *result.patient_busy]:
+        assert utc(interval.start) < window[1]
+        assert window[0] < utc(interval.end)
+    assert len(result.leave) == len(
+        [i for i in clinic.leave if utc(i.start) < window[1] and window[0] < utc(i.end)]
+    )
     assert explain_no_fit(result).startswith(f"Session {refusal.sequence} cannot be placed ")
     assert explain_no_fit(result).endswith(".")
     assert f"{format_day(refusal.first_day)}" in explain_no_fit(result)
+
+
+# --- The practitioner's hours, leave, the grid and the first session ---------------------------
+
+
+@PROPERTIES
+@given(courses(practitioner=True))
+def test_no_proposed_session_is_outside_the_practitioners_hours_or_leave_or_off_the_grid(
+    course: tuple[Clinic, ProtocolRules, datetime],
+) -> None:
+    clinic, rules, first_start = course
+    tz = clinic.tz
+    pattern = clinic.working_hours
+    assert pattern is not None
+
+    result = propose_course(rules=rules, first_start=first_start, search=clinic.search())
+
+    if isinstance(result, Proposal):
+        event("proposal")
+        for session in result.sessions:
+            start, end = utc(session.starts_at), utc(session.ends_at)
+            day = local_date(start, tz)
+            wall_start, wall_end = start.astimezone(tz), end.astimezone(tz)
+            # Inside one of the practitioner's periods that day (or periods that touch)...
+            assert clinic.works(start, end), (wall_start, pattern.get(day.weekday()))
+            # ...clear of every stretch of leave...
+            for leave in clinic.leave:
+                assert end <= utc(leave.start) or utc(leave.end) <= start, (wall_start, leave)
+            # ...and on the grid from the opening of the clinic's period it lies in.
+            assert any(
+                opens <= start and end <= closes and (start - opens) % clinic.step == timedelta(0)
+                for opens, closes in clinic.periods(day)
+            ), (wall_start, wall_end)
+    else:
+        event(f"no fit for session {min(result.sequence, 2)}")
+    check_course(clinic, rules, first_start)
+
+
+@PROPERTIES
+@given(courses())
+def test_the_first_session_never_moves(course: tuple[Clinic, ProtocolRules, datetime]) -> None:
+    clinic, rules, first_start = course
+
+    result = propose_course(rules=rules, first_start=first_start, search=clinic.search())
+
+    usable = clinic.obstacle(first_start) is None
+    if isinstance(result, Proposal):
+        first = result.sessions[0]
+        assert utc(first.starts_at) == utc(first.preferred_at) == utc(first_start)
+        assert not first.moved
+        assert first not in result.moved
+        assert usable
+    elif result.sequence == 1:
+        event(f"refused: {result.cause}")
+        assert not usable
+        assert result.cause == clinic.obstacle(first_start)
+        assert result.cause in EXACT_TIME
+    else:
+        assert usable
+
+
+@PROPERTIES
+@given(courses(min_count=2))
+def test_a_later_session_keeps_the_wished_time_of_day_when_any_day_of_its_window_has_it_free(
+    course: tuple[Clinic, ProtocolRules, datetime],
+) -> None:
+    clinic, rules, first_start = course
+    tz = clinic.tz
+    wished = first_start.astimezone(tz).time()
+
+    result = propose_course(rules=rules, first_start=first_start, search=clinic.search())
+
+    assume(isinstance(result, Proposal))
+    assert isinstance(result, Proposal)
+    for earlier, later in pairwise(result.sessions):
+        previous_day = local_date(earlier.starts_at, tz)
+        first_day = previous_day + timedelta(days=rules.interval_days_min)
+        last_day = previous_day + timedelta(days=rules.interval_days_max)
+        window = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+        free_at_the_wished_time = [
+            day
+            for day in window
+            if clinic.usable(model_instant(day, wished, tz), first_day, last_day)
+        ]
+        if free_at_the_wished_time:
+            event("the wished time was free on some day of the window")
+            assert utc(later.starts_at) == model_instant(
+                local_date(later.starts_at, tz), wished, tz
+            )
+            preferred_day = local_date(later.preferred_at, tz)
+            nearest = min(abs((day - preferred_day).days) for day in free_at_the_wished_time)
+            assert abs((local_date(later.starts_at, tz) - preferred_day).days) == nearest
 
 
 # --- Calendar months ---------------------------------------------------------------------------
@@ -772,7 +1035,7 @@ def model_cascade(
     sessions: Sequence[BookedSession],
     sequence: int,
     new_start: datetime,
-) -> list[ModelMove] | tuple[int, date, date, str]:
+) -> list[ModelMove] | tuple[int, date, date, str]:  # an Obstacle is a str
     """The cascade worked out on the model: the moves, or (session, window, why) when refused."""
     tz = clinic.tz
     ordered = sorted(sessions, key=lambda s: s.sequence)
@@ -785,9 +1048,9 @@ def model_cascade(
         last_day = previous_day + timedelta(days=rules.interval_days_max)
         if not first_day <= new_day <= last_day:
             return (sequence, first_day, last_day, "window")
-    if not clinic.usable(new_start, first_day, last_day):
-        why = "hours" if not clinic.fits(utc(new_start)) else "booked"
-        return (sequence, new_day, new_day, why)
+    obstacle = clinic.obstacle(new_start)
+    if obstacle is not None:
+        return (sequence, new_day, new_day, obstacle)
     moves = [ModelMove(sequence, utc(new_start))]
     previous = utc(new_start)
     for later in ordered[index + 1 :]:
@@ -800,7 +1063,9 @@ def model_cascade(
             return (later.sequence, first_day, last_day, "taken place")
         local_later = later.starts_at.astimezone(tz)
         day = min(max(local_later.date(), first_day), last_day)
-        start = clinic.nearest(model_instant(day, local_later.time(), tz), first_day, last_day)
+        start = clinic.nearest(
+            model_instant(day, local_later.time(), tz), first_day, last_day, local_later.time()
+        )
         if start is None:
             return (later.sequence, first_day, last_day, "no slot")
         moves.append(ModelMove(later.sequence, start))
@@ -808,12 +1073,12 @@ def model_cascade(
     return moves
 
 
-DETAILS = {
-    "window": "days after session",
-    "hours": "that time is outside opening hours or on a closed day",
-    "booked": "the practitioner or room is already booked then",
-    "taken place": "has already taken place",
-    "no slot": "",
+# What the model calls each refusal, and the planner's cause for it.
+CAUSES: dict[str, Obstacle | None] = {
+    "window": Obstacle.WINDOW,
+    "taken place": Obstacle.TAKEN_PLACE,
+    "no slot": None,
+    **{obstacle: obstacle for obstacle in Obstacle},
 }
 
 
@@ -890,18 +1155,20 @@ def test_a_cascade_keeps_every_window_or_says_why_it_cannot(
         assert isinstance(result, NoFit), result
         assert result.sequence == refused_sequence
         assert (result.window_first_day, result.window_last_day) == (first_day, last_day)
-        assert DETAILS[why] in explain_obstacle(result)
+        assert result.cause == CAUSES[why]
         if why == "window":
             assert f"{rules.interval_days_min}–{rules.interval_days_max} days" in explain_no_fit(
                 result
             )
         if why == "no slot":
-            assert clinic.candidates(result.preferred_at, first_day, last_day) == []
+            assert clinic.scan(first_day, last_day) == []
         assert explain_no_fit(result).startswith(f"Session {refused_sequence} cannot be placed ")
         return
 
     assert isinstance(result, Cascade), explain_no_fit(result)
     event(f"cascade of {len(result.moves)} move(s)")
+    # The session being moved takes exactly the time asked for.
+    assert utc(result.moves[0].new_start) == utc(new_start)
     assert [(m.sequence, utc(m.new_start)) for m in result.moves] == [
         (m.sequence, m.start) for m in expected
     ]

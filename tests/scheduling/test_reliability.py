@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu import Connection
 
@@ -77,8 +78,8 @@ def test_fifty_concurrent_bookings_of_overlapping_times_one_wins(
             barrier.wait()
             session_book(
                 plan=plans[index],
-                # every attempt overlaps every other: 10:00–10:45 ... 10:30–11:15
-                starts_at=start + timedelta(minutes=10 * (index % 4)),
+                # every attempt overlaps every other: 10:00–10:45, 10:15–11:00, 10:30–11:15
+                starts_at=start + timedelta(minutes=15 * (index % 3)),
                 booked_by=receptionist,
             )
             outcomes[index] = "booked"
@@ -100,6 +101,102 @@ def test_fifty_concurrent_bookings_of_overlapping_times_one_wins(
     assert len(conflicts) == 49
     assert all("is already booked from" in message for message in conflicts), conflicts
     assert Session.objects.filter(practitioner=practitioner).count() == 1
+
+
+def run_at_once(count: int, attempt: Callable[[int], str]) -> list[str]:
+    """Run ``attempt(i)`` in ``count`` threads released together; each returns its outcome."""
+    barrier = threading.Barrier(count)
+    outcomes = [""] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[index] = attempt(index)
+        except Exception as error:  # reported, not swallowed: the test fails on it
+            outcomes[index] = f"unexpected: {error!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("run", range(5))
+def test_the_database_lets_one_of_twenty_overlapping_sessions_of_a_patient_in(
+    catalogue: None, tuesday: date, run: int
+) -> None:
+    # Twenty practitioners, one patient, twenty inserts straight into the table (no service
+    # and no lock): only the exclusion constraint stands between them.
+    patient = PatientFactory()
+    plans = [
+        TreatmentPlanFactory(patient=patient, practitioner=PractitionerFactory()) for _ in range(20)
+    ]
+    start = seoul(tuesday, 10)
+
+    def insert(index: int) -> str:
+        try:
+            with transaction.atomic():
+                SessionFactory(
+                    plan=plans[index],
+                    sequence=1,
+                    starts_at=start + timedelta(minutes=15 * (index % 3)),
+                    ends_at=start + timedelta(minutes=15 * (index % 3) + 45),
+                )
+        except IntegrityError as error:
+            return "refused" if "session_no_patient_overlap" in str(error) else repr(error)
+        return "inserted"
+
+    outcomes = run_at_once(len(plans), insert)
+
+    assert outcomes.count("inserted") == 1, outcomes
+    assert outcomes.count("refused") == 19, outcomes
+    assert Session.objects.filter(patient=patient).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("run", range(3))
+def test_twenty_concurrent_bookings_of_one_patient_with_twenty_practitioners_one_wins(
+    catalogue: None, tuesday: date, run: int
+) -> None:
+    patient = PatientFactory()
+    plans = []
+    for _ in range(20):
+        practitioner, template = practitioner_for_rejuran()
+        plans.append(
+            TreatmentPlanFactory(
+                patient=patient,
+                practitioner=practitioner,
+                template=template,
+                status=PlanStatus.MAINTENANCE,
+            )
+        )
+    receptionist = UserFactory()
+    start = seoul(tuesday, 10)
+
+    def book(index: int) -> str:
+        try:
+            session_book(
+                plan=plans[index],
+                starts_at=start + timedelta(minutes=15 * (index % 3)),
+                booked_by=receptionist,
+            )
+        except BookingConflictError as error:
+            return error.message
+        return "booked"
+
+    outcomes = run_at_once(len(plans), book)
+
+    assert outcomes.count("booked") == 1, outcomes
+    conflicts = [o for o in outcomes if o != "booked"]
+    assert all(f"{patient} already has a session from" in o for o in conflicts), conflicts
+    assert Session.objects.filter(patient=patient).count() == 1
 
 
 # --- Worker processes on Redis --------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -38,6 +39,7 @@ from scheduling.reminders import (
     RETRY_DELAYS,
     reminder_channel,
     reminder_due_at,
+    reminder_retry,
     reminders_create_for_maintenance,
     reminders_create_for_sessions,
     reminders_dispatch_due,
@@ -888,6 +890,115 @@ def test_a_malformed_email_address_on_one_patient_does_not_stop_everyone_elses_r
     assert bad.status == ReminderStatus.PENDING
     assert bad.attempts == 1
     assert bad.last_error
+
+
+# --- Staff retrying a failed reminder --------------------------------------------------------
+
+
+def given_up(reminder: Reminder) -> Reminder:
+    """Run the dispatcher until the channel that is down has had every attempt."""
+    now = reminder.due_at
+    for _ in range(MAX_ATTEMPTS):
+        reminders_dispatch_due(now=now)
+        reminder.refresh_from_db()
+        now = reminder.due_at
+    assert reminder.status == ReminderStatus.FAILED
+    return reminder
+
+
+@pytest.fixture
+def failed_early(jiwoo_course: tuple[TreatmentPlan, Session], settings: Any) -> Iterator[Reminder]:
+    """The two-day reminder of Jiwoo's first session, given up on while the gateway was down;
+    the gateway works again afterwards."""
+    _, session = jiwoo_course
+    early = Reminder.objects.get(session=session, kind=ReminderKind.SESSION_EARLY)
+    Reminder.objects.filter(session=session).exclude(pk=early.pk).delete()
+    settings.SMS_BACKEND = "tests.scheduling.test_reminders.FailingSmsBackend"
+    given_up(early)
+    settings.SMS_BACKEND = "tests.scheduling.test_reminders.RecordingSmsBackend"
+    RecordingSmsBackend.handoffs.clear()
+    yield early
+    RecordingSmsBackend.handoffs.clear()
+
+
+def test_staff_retry_a_failed_reminder_and_the_next_dispatch_sends_it(
+    failed_early: Reminder, staff_user: User
+) -> None:
+    now = seoul(SUNDAY_BEFORE, 15)
+
+    outcome = reminder_retry(reminder=failed_early, retried_by=staff_user, now=now)
+    report = reminders_dispatch_due(now=now)
+
+    assert outcome.retried
+    assert outcome.message == "The reminder is queued again and goes out within a minute."
+    assert report.sent == 1
+    failed_early.refresh_from_db()
+    assert failed_early.status == ReminderStatus.SENT
+    assert failed_early.attempts == MAX_ATTEMPTS + 1
+    assert (failed_early.retried_by, failed_early.retried_at) == (staff_user, now)
+    assert [h["key"] for h in RecordingSmsBackend.handoffs] == [f"reminder-{failed_early.pk}"]
+
+
+def test_retrying_twice_queues_the_reminder_once_and_says_so(
+    failed_early: Reminder, staff_user: User, clinic_admin: User
+) -> None:
+    now = seoul(SUNDAY_BEFORE, 15)
+    reminder_retry(reminder=failed_early, retried_by=staff_user, now=now)
+    before = list(Reminder.objects.values())
+
+    again = reminder_retry(reminder=failed_early, retried_by=clinic_admin, now=now + timedelta(1))
+
+    assert not again.retried
+    assert again.message == "This reminder is waiting, not failed: nothing was changed."
+    assert list(Reminder.objects.values()) == before
+    assert reminders_dispatch_due(now=now).sent == 1
+
+
+def test_retrying_a_sent_reminder_changes_nothing_and_says_so(
+    jiwoo_course: tuple[TreatmentPlan, Session], handoffs: list[dict[str, str]], staff_user: User
+) -> None:
+    _, session = jiwoo_course
+    reminders_dispatch_due(now=seoul(SUNDAY_BEFORE, 15))
+    sent = Reminder.objects.get(session=session, kind=ReminderKind.SESSION_EARLY)
+    before = list(Reminder.objects.values())
+
+    outcome = reminder_retry(reminder=sent, retried_by=staff_user, now=seoul(SUNDAY_BEFORE, 16))
+
+    assert not outcome.retried
+    assert outcome.message == "This reminder is sent, not failed: nothing was changed."
+    assert list(Reminder.objects.values()) == before
+
+
+def test_a_failed_reminder_nobody_needs_any_more_is_not_retried(
+    failed_early: Reminder, staff_user: User
+) -> None:
+    Session.objects.filter(pk=failed_early.session_id).update(status=SessionStatus.CANCELLED)
+    before = list(Reminder.objects.values())
+
+    with pytest.raises(ValidationError) as error:
+        reminder_retry(reminder=failed_early, retried_by=staff_user, now=seoul(SUNDAY_BEFORE, 15))
+
+    assert error.value.message_dict == {
+        "reminder": [
+            "This reminder is no longer needed (the session is cancelled): it is not sent again."
+        ]
+    }
+    assert list(Reminder.objects.values()) == before
+
+
+def test_a_retried_reminder_that_fails_again_is_failed_again_with_the_new_error(
+    failed_early: Reminder, staff_user: User, settings: Any
+) -> None:
+    now = seoul(SUNDAY_BEFORE, 15)
+    reminder_retry(reminder=failed_early, retried_by=staff_user, now=now)
+    settings.SMS_BACKEND = "tests.scheduling.test_reminders.FailingSmsBackend"
+
+    report = reminders_dispatch_due(now=now)
+
+    failed_early.refresh_from_db()
+    assert report.failed == 1
+    assert failed_early.status == ReminderStatus.FAILED
+    assert failed_early.last_error == "SMS gateway unreachable (HTTP 503)"
 
 
 # --- Query counts -----------------------------------------------------------------------------

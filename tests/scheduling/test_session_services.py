@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clinic.formatting import format_day
+from clinic.formatting import format_day, local_day
 from scheduling.errors import BookingConflictError, ProtocolViolationError
 from scheduling.models import (
     PlanStatus,
@@ -40,8 +40,8 @@ from scheduling.services import (
     session_mark_no_show,
     session_reschedule,
 )
-from tests.factories import SessionFactory, TreatmentPlanFactory
-from tests.helpers import SESSION, book_and_schedule, db_state, sessions_of
+from tests.factories import PractitionerFactory, SessionFactory, TreatmentPlanFactory
+from tests.helpers import SESSION, book_and_schedule, db_state, hold, sessions_of
 from tests.timeutil import seoul
 from treatments.models import ProtocolTemplate
 
@@ -525,9 +525,11 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
         other_booking(at(56, hour))
     third = sessions_of(course)[3]
 
-    with django_assert_num_queries(13):
+    # 5 queries each to read the calendar and busy time of the new slot and of the cascade
+    # (opening hours, closures, working hours, leave, sessions), besides the locks and writes.
+    with django_assert_num_queries(18):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(27):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -579,33 +581,84 @@ def test_cancelling_a_session_cancels_its_pending_reminders_only(
     assert len(pending_reminders(others[1])) == len(pending_reminders(others[2])) == 3
 
 
-def test_cancelling_the_middle_session_flags_the_course_when_the_gap_gets_too_long(
-    course: TreatmentPlan, staff_user: User
-) -> None:
-    session_cancel(session=sessions_of(course)[2], reason="patient ill", cancelled_by=staff_user)
+@pytest.fixture
+def four_sessions(
+    book_course: Callable[..., TreatmentPlan], at: Callable[..., datetime]
+) -> TreatmentPlan:
+    """A Rejuran course of 4 sessions (the protocol needs at least 3), 28 days apart."""
+    plan = book_course(session_count=4)
+    assert [s.starts_at for s in sessions_of(plan).values()] == [
+        at(0, 10),
+        at(28, 10),
+        at(56, 10),
+        at(84, 10),
+    ]
+    return plan
 
-    course.refresh_from_db()
-    assert course.status == PlanStatus.NEEDS_ATTENTION
-    assert course.attention_reason == (
+
+def test_cancelling_the_middle_session_flags_the_course_when_the_gap_gets_too_long(
+    four_sessions: TreatmentPlan, staff_user: User
+) -> None:
+    session_cancel(
+        session=sessions_of(four_sessions)[2], reason="patient ill", cancelled_by=staff_user
+    )
+
+    four_sessions.refresh_from_db()
+    assert four_sessions.status == PlanStatus.NEEDS_ATTENTION
+    assert four_sessions.attention_reason == (
         "Session 3 is 56 days after session 1; the protocol allows 21–28: "
         "move it or cancel the course."
     )
 
 
 def test_moving_the_session_after_a_cancelled_one_back_into_its_window_clears_the_flag(
-    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+    four_sessions: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
 ) -> None:
-    session_cancel(session=sessions_of(course)[2], reason="patient ill", cancelled_by=staff_user)
+    session_cancel(
+        session=sessions_of(four_sessions)[2], reason="patient ill", cancelled_by=staff_user
+    )
 
-    session_reschedule(session=sessions_of(course)[3], new_start=at(28, 10), changed_by=staff_user)
+    session_reschedule(
+        session=sessions_of(four_sessions)[3], new_start=at(28, 10), changed_by=staff_user
+    )
 
-    course.refresh_from_db()
-    assert course.status == PlanStatus.ACTIVE
-    assert course.attention_reason == ""
+    four_sessions.refresh_from_db()
+    assert four_sessions.status == PlanStatus.ACTIVE
+    assert four_sessions.attention_reason == ""
+    assert sessions_of(four_sessions)[4].starts_at == at(56, 10)  # pulled into its window
 
 
 def test_cancelling_the_last_planned_session_after_the_others_took_place_starts_maintenance(
-    course: TreatmentPlan, kim: Practitioner, staff_user: User, tuesday: date
+    four_sessions: TreatmentPlan, kim: Practitioner, staff_user: User, tuesday: date
+) -> None:
+    sessions = sessions_of(four_sessions)
+    for number in (1, 2, 3):
+        session = sessions[number]
+        session_complete(
+            session=session, completed_by=kim.user, now=session.starts_at + AFTER_IT_STARTED
+        )
+
+    session_cancel(
+        session=sessions[4],
+        reason="results are good",
+        cancelled_by=staff_user,
+        now=sessions[3].starts_at + timedelta(days=1),
+    )
+
+    four_sessions.refresh_from_db()
+    assert four_sessions.status == PlanStatus.MAINTENANCE
+    assert four_sessions.maintenance_due_on == tuesday + timedelta(days=56) + relativedelta(
+        months=6
+    )
+    assert four_sessions.maintenance_cycle == 1
+    assert {key for key, (_, status) in maintenance_reminders(four_sessions).items()} == {
+        (ReminderKind.MAINTENANCE_EARLY, 1),
+        (ReminderKind.MAINTENANCE_DUE, 1),
+    }
+
+
+def test_a_course_cancelled_below_the_protocols_fewest_sessions_needs_attention_not_maintenance(
+    course: TreatmentPlan, kim: Practitioner, staff_user: User
 ) -> None:
     first, second, third = (sessions_of(course)[n] for n in (1, 2, 3))
     session_complete(session=first, completed_by=kim.user, now=first.starts_at + AFTER_IT_STARTED)
@@ -613,19 +666,30 @@ def test_cancelling_the_last_planned_session_after_the_others_took_place_starts_
 
     session_cancel(
         session=third,
-        reason="results are good",
+        reason="patient moving abroad",
         cancelled_by=staff_user,
         now=second.starts_at + timedelta(days=1),
     )
 
     course.refresh_from_db()
-    assert course.status == PlanStatus.MAINTENANCE
-    assert course.maintenance_due_on == tuesday + timedelta(days=28) + relativedelta(months=6)
-    assert course.maintenance_cycle == 1
-    assert {key for key, (_, status) in maintenance_reminders(course).items()} == {
-        (ReminderKind.MAINTENANCE_EARLY, 1),
-        (ReminderKind.MAINTENANCE_DUE, 1),
-    }
+    assert course.status == PlanStatus.NEEDS_ATTENTION
+    assert course.attention_reason == (
+        "Only 2 sessions of the course are left after cancellations; the protocol needs at "
+        "least 3: add a session or cancel the course."
+    )
+    assert course.maintenance_due_on is None
+    assert course.maintenance_cycle == 0
+    assert maintenance_reminders(course) == {}
+
+
+def test_cancelling_a_planned_session_below_the_fewest_flags_the_course_at_once(
+    course: TreatmentPlan, staff_user: User
+) -> None:
+    session_cancel(session=sessions_of(course)[3], reason="patient ill", cancelled_by=staff_user)
+
+    course.refresh_from_db()
+    assert course.status == PlanStatus.NEEDS_ATTENTION
+    assert course.attention_reason.startswith("Only 2 sessions of the course are left")
 
 
 # --- session_complete ------------------------------------------------------------------------
@@ -1169,3 +1233,260 @@ def test_cancelling_a_course_after_a_session_today_still_sends_that_evenings_aft
     # Then tonight's aftercare advice for the injections she had still goes out
     aftercare = Reminder.objects.get(session=first, kind=ReminderKind.AFTERCARE)
     assert aftercare.status == ReminderStatus.PENDING
+
+
+# --- session_book: an extra session of the course --------------------------------------------
+
+
+def test_an_extra_course_session_is_booked_at_exactly_the_chosen_time(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    booked = session_book(
+        plan=course, kind=SessionKind.INITIAL, starts_at=at(80, 15), booked_by=staff_user
+    )
+
+    booked.refresh_from_db()
+    course.refresh_from_db()
+    assert (booked.sequence, booked.kind, booked.starts_at) == (4, SessionKind.INITIAL, at(80, 15))
+    assert booked.patient == course.patient
+    assert course.session_count == 4
+    assert course.status == PlanStatus.ACTIVE
+    assert pending_reminders(booked) == session_reminders_for(at(80, 15), 0)
+    assert booked.history.first().history_user == staff_user
+
+
+def test_an_extra_session_beyond_the_protocols_most_is_refused(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    session_book(plan=course, kind=SessionKind.INITIAL, starts_at=at(84, 10), booked_by=staff_user)
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_book(
+            plan=course, kind=SessionKind.INITIAL, starts_at=at(112, 10), booked_by=staff_user
+        )
+
+    assert message_of(error) == {
+        "kind": [
+            "The course already has 4 sessions, the most Rejuran Healer: "
+            f"{course.template.name} allows."
+        ]
+    }
+    assert db_state() == before
+
+
+def test_an_extra_session_outside_the_window_after_the_last_one_is_refused_with_the_reason(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime], tuesday: date
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ProtocolViolationError) as error:
+        session_book(
+            plan=course, kind=SessionKind.INITIAL, starts_at=at(90, 10), booked_by=staff_user
+        )
+
+    assert error.value.no_fit.sequence == 4
+    assert error.value.no_fit.cause == "window"
+    assert error.value.no_fit.previous_sequence == 3
+    assert "it must be 21–28 days after session 3" in error.value.message
+    assert db_state() == before
+
+
+def test_an_extra_session_brings_a_course_back_up_to_the_protocols_fewest(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    session_cancel(session=sessions_of(course)[3], reason="patient ill", cancelled_by=staff_user)
+    course.refresh_from_db()
+    assert course.status == PlanStatus.NEEDS_ATTENTION
+
+    session_book(plan=course, kind=SessionKind.INITIAL, starts_at=at(52, 11), booked_by=staff_user)
+
+    course.refresh_from_db()
+    assert course.status == PlanStatus.ACTIVE
+    assert course.attention_reason == ""
+    assert course.session_count == 3
+
+
+def test_an_extra_course_session_needs_a_course_under_way(
+    in_maintenance: TreatmentPlan, staff_user: User, maintenance_start: datetime
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_book(
+            plan=in_maintenance,
+            kind=SessionKind.INITIAL,
+            starts_at=maintenance_start,
+            booked_by=staff_user,
+        )
+
+    assert message_of(error) == {
+        "kind": [
+            "Course sessions can be added only while the course is under way; this one is in "
+            "maintenance."
+        ]
+    }
+    assert db_state() == before
+
+
+def test_only_maintenance_and_extra_course_sessions_are_booked_one_by_one(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_book(plan=course, kind="touch-up", starts_at=at(80, 10), booked_by=staff_user)
+
+    assert message_of(error) == {
+        "kind": [
+            "A maintenance session or an extra course session (initial) can be booked on its "
+            "own, not touch-up."
+        ]
+    }
+    assert db_state() == before
+
+
+# --- The booking grid -------------------------------------------------------------------------
+
+
+def test_a_maintenance_session_off_the_booking_grid_is_refused_on_its_field(
+    in_maintenance: TreatmentPlan, staff_user: User, maintenance_start: datetime
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_book(
+            plan=in_maintenance,
+            starts_at=maintenance_start + timedelta(minutes=10),
+            booked_by=staff_user,
+        )
+
+    assert message_of(error) == {
+        "starts_at": [
+            "Sessions start every 15 minutes from opening time, and 11:10 is not one of those "
+            "times: choose 11:00 or 11:15."
+        ]
+    }
+    assert db_state() == before
+
+
+def test_moving_a_session_off_the_booking_grid_is_refused_on_its_field(
+    course: TreatmentPlan, staff_user: User, at: Callable[..., datetime]
+) -> None:
+    before = db_state()
+
+    with pytest.raises(ValidationError) as error:
+        session_reschedule(
+            session=sessions_of(course)[2], new_start=at(28, 14, 50), changed_by=staff_user
+        )
+
+    assert message_of(error) == {
+        "new_start": [
+            "Sessions start every 15 minutes from opening time, and 14:50 is not one of those "
+            "times: choose 14:45 or 15:00."
+        ]
+    }
+    assert db_state() == before
+
+
+def test_the_grid_follows_the_slot_length_setting(
+    in_maintenance: TreatmentPlan,
+    staff_user: User,
+    maintenance_start: datetime,
+    settings: Any,
+) -> None:
+    settings.CLINIC_SLOT_MINUTES = 20  # 10:00, 10:20, 10:40, 11:00, 11:20 ...
+
+    with pytest.raises(ValidationError, match="every 20 minutes"):
+        session_book(
+            plan=in_maintenance,
+            starts_at=maintenance_start + timedelta(minutes=15),
+            booked_by=staff_user,
+        )
+    booked = session_book(
+        plan=in_maintenance,
+        starts_at=maintenance_start + timedelta(minutes=20),
+        booked_by=staff_user,
+    )
+
+    assert booked.starts_at == maintenance_start + timedelta(minutes=20)
+
+
+# --- A patient is in one place at a time -------------------------------------------------------
+
+
+@pytest.fixture
+def with_dr_lee(patient: Any) -> Callable[[datetime], Session]:
+    """The same patient's session with Dr. Lee (another course), holding the patient's time."""
+
+    def book(starts_at: datetime) -> Session:
+        lee = PractitionerFactory(display_name="Dr. Lee")
+        return hold(lee, starts_at, patient=patient)
+
+    return book
+
+
+def test_maintenance_cannot_be_booked_while_the_patient_is_with_another_practitioner(
+    in_maintenance: TreatmentPlan,
+    staff_user: User,
+    maintenance_start: datetime,
+    with_dr_lee: Callable[[datetime], Session],
+) -> None:
+    other = with_dr_lee(maintenance_start - timedelta(minutes=30))  # 10:30–11:15
+    before = db_state()
+
+    with pytest.raises(BookingConflictError) as error:
+        session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)
+
+    assert error.value.message == (
+        f"{in_maintenance.patient} already has a session from "
+        f"{format_day(local_day(other.starts_at))}, 10:30 to 11:15 "
+        "(Rejuran Healer with Dr. Lee)."
+    )
+    assert db_state() == before
+
+
+def test_moving_a_session_onto_the_patients_other_session_is_refused(
+    course: TreatmentPlan,
+    staff_user: User,
+    at: Callable[..., datetime],
+    with_dr_lee: Callable[[datetime], Session],
+) -> None:
+    with_dr_lee(at(29, 15))
+    before = db_state()
+
+    with pytest.raises(BookingConflictError, match="already has a session from"):
+        session_reschedule(
+            session=sessions_of(course)[2], new_start=at(29, 15, 30), changed_by=staff_user
+        )
+
+    assert db_state() == before
+
+
+def test_back_to_back_sessions_of_one_patient_with_two_practitioners_are_fine(
+    in_maintenance: TreatmentPlan,
+    staff_user: User,
+    maintenance_start: datetime,
+    with_dr_lee: Callable[[datetime], Session],
+) -> None:
+    with_dr_lee(maintenance_start - SESSION)  # 10:15–11:00
+
+    booked = session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)
+
+    assert booked.starts_at == maintenance_start
+
+
+def test_booking_one_session_takes_a_fixed_number_of_queries(
+    in_maintenance: TreatmentPlan,
+    staff_user: User,
+    maintenance_start: datetime,
+    other_booking: Callable[[datetime], Session],
+    django_assert_num_queries: Any,
+) -> None:
+    for hour in (13, 14, 15, 16):
+        other_booking(maintenance_start.replace(hour=hour))
+
+    # plan (locked), a planned maintenance session?, performs?, patient and practitioner locks,
+    # next number, the slot (5), the insert with its history, reminders (3) and savepoints
+    with django_assert_num_queries(20):
+        session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)

@@ -425,7 +425,7 @@ def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
         hold(kim, start)
     url = reverse("staff:book", args=[jiwoo.pk])
 
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(24):
         response = staff.post(url, booking(rejuran, kim, tuesday), headers={"HX-Request": "true"})
 
     assert response.context["preview"].fits

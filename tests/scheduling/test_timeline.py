@@ -81,6 +81,7 @@ def make_course(
     for number, day in enumerate(days, 1):
         Session.objects.create(
             plan=plan,
+            patient=plan.patient,
             sequence=number,
             kind=(kinds or {}).get(number, SessionKind.INITIAL),
             starts_at=seoul(day, 10),

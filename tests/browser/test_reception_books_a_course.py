@@ -59,6 +59,7 @@ def test_a_new_receptionist_books_a_rejuran_course_from_a_new_patient(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     capture(page, base, "patients")
     page.get_by_role("button", name="New patient").click()
+    capture(page, base, "patient-form")
     page.get_by_label("Family name").fill("Lee")
     page.get_by_label("Given name").fill("Ji-woo")
     page.get_by_label("Date of birth").fill("1991-05-14")
@@ -111,8 +112,15 @@ def test_a_new_receptionist_books_a_rejuran_course_from_a_new_patient(
     expect(timeline.locator(".tl-session")).to_have_count(4)
     expect(timeline.locator(".tl-windows rect")).to_have_count(3)
     capture(page, base, "patient")
+    first_day = days[0].isoformat()
+    page.goto(f"{base}/staff/calendar/?day={first_day}")
+    expect(page.get_by_text("Lee Ji-woo")).to_be_visible()
+    capture(page, base, "calendar")
+    page.goto(f"{base}/staff/maintenance/")
+    capture(page, base, "maintenance")
 
-    # The same page in Korean.
+    # The patient's page in Korean.
+    page.goto(patient_url)
     page.locator("#language-select").select_option("ko")
     page.wait_for_url(patient_url)
     expect(page.locator("html")).to_have_attribute("lang", "ko")

@@ -13,9 +13,9 @@ from django.http import QueryDict
 from django.utils.translation import gettext, gettext_lazy
 
 from clinic.formatting import format_time
-from scheduling.models import Practitioner, Room
+from scheduling.models import Practitioner, Reaction, Room, Session
 from scheduling.planner import local_datetime
-from scheduling.selectors import clinic_tz, first_free_slot, free_slots
+from scheduling.selectors import clinic_tz, first_free_slot, free_slots, move_options
 from treatments.models import ProtocolTemplate
 
 
@@ -161,3 +161,63 @@ class BookingForm(forms.Form):
                 self.add_error(name if name in self.fields else None, errors)
         else:
             self.add_error(None, error)
+
+
+class MoveForm(forms.Form):
+    """A new time for a session: a day, then one of that day's free starts for the session's
+    practitioner and room, the patient's other sessions and the course's own left aside (the
+    cascade decides about those)."""
+
+    day = forms.DateField(
+        label=gettext_lazy("New day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    time = forms.ChoiceField(label=gettext_lazy("New time"))
+
+    def __init__(self, *args: Any, session: Session, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session
+        day = self._day()
+        self.slots = move_options(session=session, day=day) if day else []
+        time_field = cast(forms.ChoiceField, self.fields["time"])
+        time_field.choices = [
+            (f"{slot.astimezone(clinic_tz()):%H:%M}", format_time(slot)) for slot in self.slots
+        ]
+
+    def _day(self) -> date | None:
+        if not self.is_bound:
+            return cast(date | None, self.initial.get("day"))
+        try:
+            return cast(date, self.fields["day"].clean(self.data.get(self.add_prefix("day"))))
+        except ValidationError:
+            return None
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        if not self.slots:
+            raise ValidationError(
+                gettext("There is no free time that day; pick another day."), code="no_slots"
+            )
+        return day
+
+    def new_start(self) -> datetime:
+        chosen = time.fromisoformat(self.cleaned_data["time"])
+        return local_datetime(self.cleaned_data["day"], chosen, clinic_tz())
+
+
+class CancelSessionForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why is it cancelled?"), max_length=200)
+
+
+class CompleteSessionForm(forms.Form):
+    reactions = forms.MultipleChoiceField(
+        label=gettext_lazy("Reactions seen"),
+        choices=Reaction.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reaction_notes = forms.CharField(
+        label=gettext_lazy("Notes"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -396,6 +396,9 @@ class Session(models.Model):
         default=0,
         help_text=_("Reminders belong to one revision; moving the session starts a new one."),
     )
+    arrived_at = models.DateTimeField(
+        _("arrived at"), null=True, blank=True, help_text=_("When reception saw the patient in.")
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=200, blank=True)

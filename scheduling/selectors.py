@@ -28,6 +28,7 @@ from scheduling.models import (
     PlanStatus,
     Practitioner,
     Reminder,
+    ReminderStatus,
     Room,
     Session,
     SessionKind,
@@ -417,17 +418,30 @@ def plans_needing_attention() -> QuerySet[TreatmentPlan]:
     )
 
 
-def maintenance_due(*, until: date) -> QuerySet[TreatmentPlan]:
+def maintenance_due(*, until: date, practitioner_id: int | None = None) -> QuerySet[TreatmentPlan]:
     """Courses in maintenance due on or before ``until`` with no maintenance session booked
-    yet, the most overdue first (1 query)."""
+    yet, the most overdue first, with their sessions (2 queries)."""
     booked = Session.objects.filter(
         plan=OuterRef("pk"), kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED
     )
-    return (
+    plans = (
         TreatmentPlan.objects.filter(status=PlanStatus.MAINTENANCE, maintenance_due_on__lte=until)
         .exclude(Exists(booked))
-        .select_related("patient", "template__treatment", "practitioner")
+        .select_related("patient", "template__treatment", "practitioner", "room")
+        .prefetch_related(Prefetch("sessions", queryset=Session.objects.order_by("starts_at")))
         .order_by("maintenance_due_on", "pk")
+    )
+    if practitioner_id is not None:
+        plans = plans.filter(practitioner_id=practitioner_id)
+    return plans
+
+
+def failed_reminders(*, limit: int = 50) -> QuerySet[Reminder]:
+    """Reminders that failed for good, the latest first, with whom they were for (1 query)."""
+    return (
+        Reminder.objects.filter(status=ReminderStatus.FAILED)
+        .select_related("plan__patient", "session")
+        .order_by("-due_at", "-pk")[:limit]
     )
 
 
@@ -498,3 +512,19 @@ def booking_defaults(*, patient: Patient, treatment: Treatment, today: date) -> 
         else None
     )
     return BookingDefaults(template, practitioner, room, first_start)
+
+
+def move_options(*, session: Session, day: date) -> list[datetime]:
+    """Free starts on ``day`` for moving a session: its practitioner, room and patient must be
+    free, leaving its own course aside (moving it may move the later sessions). 5 queries."""
+    search = slot_search(
+        practitioner_id=session.practitioner_id,
+        room_id=session.room_id,
+        patient_id=session.patient_id,
+        duration=session.ends_at - session.starts_at,
+        first_day=day,
+        last_day=day,
+        exclude_plan_id=session.plan_id,
+    )
+    now = timezone.now()
+    return [start for start in free_starts(search, day, day) if start > now]

@@ -1036,6 +1036,39 @@ def session_complete(
     return session
 
 
+# How early a patient may be seen in: reception marks arrivals on the day, not ahead of it.
+ARRIVAL_EARLIEST = timedelta(hours=3)
+
+
+@transaction.atomic
+def session_mark_arrived(
+    *, session: Session, marked_by: User, now: datetime | None = None
+) -> Session:
+    """Reception saw the patient come in for a planned session today. Marking twice changes
+    nothing."""
+    now = now or timezone.now()
+    _, session = _lock_session(session.pk)
+    if session.status != SessionStatus.PLANNED:
+        raise _invalid(
+            "session",
+            gettext("A %(status)s session cannot be marked as arrived.")
+            % {"status": _status(session)},
+            "wrong_status",
+        )
+    if session.arrived_at is not None:
+        return session
+    if not session.starts_at - ARRIVAL_EARLIEST <= now <= session.ends_at:
+        raise _invalid(
+            "session",
+            gettext("Arrival can be marked from 3 hours before the session until it ends."),
+            "not_now",
+        )
+    session.arrived_at = now
+    session._history_user = marked_by  # type: ignore[attr-defined]
+    session.save(update_fields=["arrived_at", "updated_at"])
+    return session
+
+
 @transaction.atomic
 def session_mark_no_show(
     *, session: Session, marked_by: User, now: datetime | None = None

@@ -29,8 +29,6 @@ from scheduling.models import PlanStatus, SessionStatus, TreatmentPlan
 from scheduling.selectors import (
     booking_defaults,
     day_by_practitioner,
-    maintenance_due,
-    plans_needing_attention,
     plans_visible_to,
 )
 from scheduling.services import plan_book, plan_preview
@@ -39,20 +37,6 @@ from treatments.models import Treatment
 
 def _today() -> date:
     return local_day(timezone.now())
-
-
-def today(request: HttpRequest) -> HttpResponse:
-    day = _today()
-    return render(
-        request,
-        "scheduling/today.html",
-        {
-            "section": "today",
-            "day": day,
-            "columns": day_by_practitioner(user=request.user, day=day),
-            "attention": plans_needing_attention(),
-        },
-    )
 
 
 def calendar(request: HttpRequest) -> HttpResponse:
@@ -72,26 +56,6 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "is_today": day == _today(),
             "columns": day_by_practitioner(user=request.user, day=day),
         },
-    )
-
-
-def maintenance(request: HttpRequest) -> HttpResponse:
-    """Courses whose maintenance is due: overdue, this month, next month."""
-    day = _today()
-    this_month = day.replace(day=1)
-    next_month = (this_month + timedelta(days=32)).replace(day=1)
-    after_next = (next_month + timedelta(days=32)).replace(day=1)
-    plans = list(maintenance_due(until=after_next - timedelta(days=1)))
-    due = {plan.pk: cast(date, plan.maintenance_due_on) for plan in plans}  # set in maintenance
-    groups = [
-        (gettext("Overdue"), [p for p in plans if due[p.pk] < day]),
-        (gettext("Due this month"), [p for p in plans if day <= due[p.pk] < next_month]),
-        (gettext("Due next month"), [p for p in plans if next_month <= due[p.pk]]),
-    ]
-    return render(
-        request,
-        "scheduling/maintenance.html",
-        {"section": "maintenance", "today": day, "groups": groups},
     )
 
 

@@ -160,8 +160,10 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     for n in range(sessions):
         hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
 
-    # session and user, the user's roles, attention, the day's sessions, practitioners
-    with django_assert_num_queries(6):
+    # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
+    # free times (practitioners and treatments, hours, closures, working hours, leave, bookings);
+    # failed reminders; maintenance due (+ sessions)
+    with django_assert_num_queries(15):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
@@ -181,8 +183,8 @@ def test_maintenance_lists_overdue_and_due_courses_without_a_booked_session(
     response = staff.get(reverse("staff:maintenance"))
 
     overdue_group, this_month, next_month = response.context["groups"]
-    assert overdue_group[1] == [overdue]
-    assert soon in this_month[1] + next_month[1]
+    assert [offer.plan for offer in overdue_group[1]] == [overdue]
+    assert soon in [offer.plan for offer in this_month[1] + next_month[1]]
 
 
 # --- Booking a course --------------------------------------------------------------------------
@@ -429,3 +431,158 @@ def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
         response = staff.post(url, booking(rejuran, kim, tuesday), headers={"HX-Request": "true"})
 
     assert response.context["preview"].fits
+
+
+# --- Today: free times, failed reminders, arrivals ---------------------------------------------
+
+
+def test_today_offers_each_practitioners_next_free_times(staff: Client, kim: Practitioner) -> None:
+    response = staff.get(reverse("staff:today"))
+
+    [offer] = [o for o in response.context["next_free"] if o.practitioner == kim]
+    assert len(offer.starts) == 3
+    assert all(start > timezone.now() for start in offer.starts)
+    assert offer.starts == sorted(offer.starts)
+
+
+def test_a_failed_reminder_is_listed_and_can_be_tried_again(
+    staff: Client, kim: Practitioner
+) -> None:
+    from scheduling.models import Reminder, ReminderKind, ReminderStatus
+
+    session = hold(kim, timezone.now() + timedelta(days=3))
+    reminder = Reminder.objects.create(
+        plan=session.plan,
+        session=session,
+        kind=ReminderKind.SESSION_EARLY,
+        channel="sms",
+        due_at=timezone.now() - timedelta(hours=1),
+        status=ReminderStatus.FAILED,
+        attempts=5,
+        last_error="gateway refused the number",
+    )
+
+    page = staff.get(reverse("staff:today")).text
+    assert "gateway refused the number" in page
+
+    staff.post(reverse("staff:reminder-retry", args=[reminder.pk]))
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.PENDING
+    again = staff.post(reverse("staff:reminder-retry", args=[reminder.pk]), follow=True)
+    assert "not failed: nothing was changed" in again.text
+
+
+def test_retrying_with_get_is_not_allowed(staff: Client) -> None:
+    assert staff.get(reverse("staff:reminder-retry", args=[1])).status_code == 405
+
+
+# --- Maintenance: one-click booking ---------------------------------------------------------------
+
+
+@pytest.fixture
+def due_plan(kim: Practitioner) -> TreatmentPlan:
+    plan = hold(
+        kim, seoul(local_today() - timedelta(days=180), 10), status=SessionStatus.COMPLETED
+    ).plan
+    plan.status = PlanStatus.MAINTENANCE
+    plan.maintenance_due_on = local_today() + timedelta(days=10)
+    plan.save()
+    return plan
+
+
+def test_maintenance_offers_a_free_time_near_the_due_date_at_the_usual_hour(
+    staff: Client, due_plan: TreatmentPlan
+) -> None:
+    response = staff.get(reverse("staff:maintenance"))
+
+    [offer] = [o for _, offers in response.context["groups"] for o in offers]
+    assert offer.start is not None
+    assert (
+        abs(
+            (
+                offer.start.astimezone(seoul(local_today(), 0).tzinfo).date()
+                - due_plan.maintenance_due_on
+            ).days
+        )
+        <= 3
+    )
+    assert offer.start.astimezone(seoul(local_today(), 0).tzinfo).hour == 10
+
+
+def test_one_click_books_the_offered_maintenance_session(
+    staff: Client, due_plan: TreatmentPlan
+) -> None:
+    offer = next(
+        o for _, offers in staff.get(reverse("staff:maintenance")).context["groups"] for o in offers
+    )
+
+    response = staff.post(
+        reverse("staff:maintenance-book", args=[due_plan.pk]),
+        {"starts_at": offer.start.isoformat()},
+        follow=True,
+    )
+
+    session = due_plan.sessions.get(kind="maintenance")
+    assert session.starts_at == offer.start
+    assert "Booked the maintenance session" in response.text
+    assert all(o.plan != due_plan for _, offers in response.context["groups"] for o in offers)
+
+
+@pytest.mark.parametrize("starts_at", ["", "tomorrow", "2026-12-15T10:00:00"])
+def test_a_maintenance_time_that_is_not_an_offered_one_books_nothing(
+    staff: Client, due_plan: TreatmentPlan, starts_at: str
+) -> None:
+    before = db_state()
+
+    response = staff.post(
+        reverse("staff:maintenance-book", args=[due_plan.pk]), {"starts_at": starts_at}, follow=True
+    )
+
+    assert "Choose a time offered on the page." in response.text
+    assert db_state() == before
+
+
+def test_a_taken_maintenance_time_is_refused_with_the_reason(
+    staff: Client, due_plan: TreatmentPlan, kim: Practitioner
+) -> None:
+    start = seoul(due_plan.maintenance_due_on, 10)
+    hold(kim, start)
+    before = db_state()
+
+    response = staff.post(
+        reverse("staff:maintenance-book", args=[due_plan.pk]),
+        {"starts_at": start.isoformat()},
+        follow=True,
+    )
+
+    assert "already booked" in response.text
+    assert db_state() == before
+
+
+def test_maintenance_can_be_shown_for_one_practitioner(
+    staff: Client, due_plan: TreatmentPlan
+) -> None:
+    other = PractitionerFactory(display_name="Dr. Yoon")
+
+    response = staff.get(reverse("staff:maintenance"), {"practitioner": other.pk})
+
+    assert all(offers == [] for _, offers in response.context["groups"])
+
+
+@pytest.mark.parametrize("plans", [10, 40])
+def test_maintenance_takes_the_same_queries_however_many_are_due(
+    staff: Client, kim: Practitioner, plans: int, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    for n in range(plans):
+        plan = hold(
+            kim, seoul(local_today() - timedelta(days=200 - n), 10), status=SessionStatus.COMPLETED
+        ).plan
+        plan.status = PlanStatus.MAINTENANCE
+        plan.maintenance_due_on = local_today() + timedelta(days=n % 40)
+        plan.save()
+
+    # session, user, roles; practitioners; due plans (+ sessions); availability (5)
+    with django_assert_num_queries(11):
+        response = staff.get(reverse("staff:maintenance"))
+
+    assert sum(len(offers) for _, offers in response.context["groups"]) == plans

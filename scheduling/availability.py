@@ -1,0 +1,230 @@
+"""Free time for many practitioners at once, for pages that offer it on every row (Today's next
+free slots, maintenance offers): everything is read in a fixed number of queries, then each
+practitioner's search is put together in memory for the pure planner.
+
+A single booking still asks ``selectors.slot_search``; this is the same data, read in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import cast
+
+from django.db.models import Q
+
+from clinic.formatting import local_day
+from scheduling.models import (
+    MAX_SESSION_LENGTH,
+    Closure,
+    Leave,
+    OpeningHours,
+    Practitioner,
+    Session,
+    SessionStatus,
+    TreatmentPlan,
+    WorkingHours,
+)
+from scheduling.planner import (
+    BusySet,
+    Calendar,
+    Interval,
+    SlotSearch,
+    free_starts,
+    local_datetime,
+)
+from scheduling.planner import Closure as ClosedDays
+from scheduling.selectors import clinic_tz, day_bounds, leave_interval, slot_step
+
+
+@dataclass
+class Availability:
+    """Opening hours, closures, and each practitioner's hours, leave and bookings (and those of
+    the rooms and patients asked about) over a date range."""
+
+    opening_hours: dict[int, list[tuple[time, time]]]
+    closures: list[ClosedDays]
+    working: dict[int, dict[int, list[tuple[time, time]]]]
+    leave: dict[int, list[Interval]]
+    by_practitioner: dict[int, list[Interval]] = field(default_factory=dict)
+    by_room: dict[int, list[Interval]] = field(default_factory=dict)
+    by_patient: dict[int, list[Interval]] = field(default_factory=dict)
+    by_plan: dict[int, list[tuple[int, Interval]]] = field(default_factory=dict)
+
+    def search(
+        self,
+        *,
+        practitioner_id: int,
+        duration: timedelta,
+        room_id: int | None = None,
+        patient_id: int | None = None,
+        exclude_plan_id: int | None = None,
+    ) -> SlotSearch:
+        """What ``selectors.slot_search`` would give for these, without a query."""
+        skipped = {id(interval) for _, interval in self.by_plan.get(exclude_plan_id or 0, [])}
+
+        def kept(intervals: Iterable[Interval]) -> list[Interval]:
+            return [i for i in intervals if id(i) not in skipped]
+
+        busy = kept(self.by_practitioner.get(practitioner_id, []))
+        if room_id is not None:
+            busy += kept(self.by_room.get(room_id, []))
+        working = self.working.get(practitioner_id)
+        return SlotSearch(
+            calendar=Calendar(
+                tz=clinic_tz(),
+                opening_hours=self.opening_hours,
+                closures=self.closures,
+                working_hours=working or None,
+                leave=self.leave.get(practitioner_id, []),
+            ),
+            busy=BusySet(busy),
+            duration=duration,
+            step=slot_step(),
+            patient_busy=BusySet(
+                kept(self.by_patient.get(patient_id, [])) if patient_id is not None else []
+            ),
+        )
+
+
+def availability(
+    *,
+    first_day: date,
+    last_day: date,
+    practitioner_ids: Iterable[int],
+    room_ids: Iterable[int] = (),
+    patient_ids: Iterable[int] = (),
+) -> Availability:
+    """Everything free-time searches need for these people and rooms (5 queries)."""
+    practitioners = sorted(set(practitioner_ids))
+    rooms = sorted(set(room_ids))
+    patients = sorted(set(patient_ids))
+    hours: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
+    for period in OpeningHours.objects.all():
+        hours[period.weekday].append((period.opens_at, period.closes_at))
+    closures = [
+        ClosedDays(c.starts_on, c.ends_on, c.reason)
+        for c in Closure.objects.filter(starts_on__lte=last_day, ends_on__gte=first_day)
+    ]
+    working: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+    for shift in WorkingHours.objects.filter(practitioner_id__in=practitioners):
+        working[shift.practitioner_id][shift.weekday].append((shift.start_time, shift.end_time))
+    leave: defaultdict[int, list[Interval]] = defaultdict(list)
+    for stretch in Leave.objects.filter(
+        practitioner_id__in=practitioners,
+        starts_on__lte=last_day + timedelta(days=1),
+        ends_on__gte=first_day - timedelta(days=1),
+    ):
+        leave[stretch.practitioner_id].append(leave_interval(stretch))
+    found = Availability(
+        opening_hours=dict(hours),
+        closures=closures,
+        working={pid: dict(days) for pid, days in working.items()},
+        leave=dict(leave),
+    )
+    start, end = day_bounds(first_day, last_day)
+    # A session starting the day before may run into the range; one starting late on the last
+    # day may run out of it.
+    start, end = start - MAX_SESSION_LENGTH, end + MAX_SESSION_LENGTH
+    holders = Q(practitioner_id__in=practitioners) | Q(room_id__in=rooms)
+    if patients:
+        holders |= Q(patient_id__in=patients)
+    sessions = (
+        Session.objects.filter(holders, starts_at__lt=end, starts_at__gt=start, ends_at__gt=start)
+        .exclude(status=SessionStatus.CANCELLED)
+        .values_list("starts_at", "ends_at", "practitioner_id", "room_id", "patient_id", "plan_id")
+    )
+    for starts_at, ends_at, practitioner, room, patient, plan in sessions:
+        interval = Interval(starts_at, ends_at)
+        found.by_practitioner.setdefault(practitioner, []).append(interval)
+        if room is not None:
+            found.by_room.setdefault(room, []).append(interval)
+        found.by_patient.setdefault(patient, []).append(interval)
+        found.by_plan.setdefault(plan, []).append((plan, interval))
+    return found
+
+
+def free_starts_after(
+    search: SlotSearch, *, after: datetime, first_day: date, last_day: date
+) -> list[datetime]:
+    """Free starts in the range later than ``after``, in time order."""
+    return [start for start in free_starts(search, first_day, last_day) if start > after]
+
+
+@dataclass(frozen=True)
+class NextFree:
+    practitioner: Practitioner
+    starts: list[datetime]
+
+
+def next_free_slots(*, now: datetime, days: int = 7, count: int = 3) -> list[NextFree]:
+    """Each practitioner's next free starts from ``now``, for the shortest treatment they
+    perform, within ``days`` days (7 queries whatever the number of practitioners)."""
+    practitioners = list(
+        Practitioner.objects.filter(is_active=True)
+        .prefetch_related("treatments")
+        .order_by("display_name", "pk")
+    )
+    first_day = local_day(now)
+    last_day = first_day + timedelta(days=days - 1)
+    found = availability(
+        first_day=first_day, last_day=last_day, practitioner_ids=[p.pk for p in practitioners]
+    )
+    offers = []
+    for practitioner in practitioners:
+        lengths = [t.session_minutes for t in practitioner.treatments.all() if t.is_active]
+        if not lengths:
+            continue
+        search = found.search(
+            practitioner_id=practitioner.pk, duration=timedelta(minutes=min(lengths))
+        )
+        starts = free_starts_after(search, after=now, first_day=first_day, last_day=last_day)
+        offers.append(NextFree(practitioner, starts[:count]))
+    return offers
+
+
+@dataclass(frozen=True)
+class MaintenanceOffer:
+    plan: TreatmentPlan
+    start: datetime | None  # the free start nearest the due date, at the course's usual time
+
+
+MAINTENANCE_SEARCH_DAYS = 14  # either side of the due date
+
+
+def maintenance_offers(*, plans: list[TreatmentPlan], now: datetime) -> list[MaintenanceOffer]:
+    """For each course due for maintenance, the free start nearest its due date (at the time of
+    day of its last session when free), never in the past (5 queries for any number of plans).
+    Plans need their sessions prefetched."""
+    if not plans:
+        return []
+    today = local_day(now)
+    due_days = [cast(date, p.maintenance_due_on) for p in plans]
+    first_day = max(today, min(due_days) - timedelta(days=MAINTENANCE_SEARCH_DAYS))
+    last_day = max(today, max(due_days)) + timedelta(days=MAINTENANCE_SEARCH_DAYS * 2)
+    found = availability(
+        first_day=first_day,
+        last_day=last_day,
+        practitioner_ids=[p.practitioner_id for p in plans],
+        room_ids=[p.room_id for p in plans if p.room_id],
+        patient_ids=[p.patient_id for p in plans],
+    )
+    tz = clinic_tz()
+    offers = []
+    for plan in plans:
+        due = cast(date, plan.maintenance_due_on)
+        done = [s for s in plan.sessions.all() if s.status == SessionStatus.COMPLETED]
+        usual = done[-1].starts_at.astimezone(tz).time() if done else time(10, 0)
+        window_first = max(today + timedelta(days=1), due - timedelta(days=MAINTENANCE_SEARCH_DAYS))
+        window_last = max(window_first, due) + timedelta(days=MAINTENANCE_SEARCH_DAYS)
+        search = found.search(
+            practitioner_id=plan.practitioner_id,
+            room_id=plan.room_id,
+            patient_id=plan.patient_id,
+            duration=timedelta(minutes=plan.template.treatment.session_minutes),
+        )
+        wished = local_datetime(min(max(due, window_first), window_last), usual, tz)
+        offers.append(MaintenanceOffer(plan, search.nearest(wished, window_first, window_last)))
+    return offers

@@ -1,0 +1,145 @@
+"""The pages a receptionist runs the day from: Today (the day's sessions with arrivals, the
+next free times, courses that need attention, reminders that failed, maintenance coming due)
+and Maintenance due (with one-click booking near each due date)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
+
+from clinic.formatting import format_when, local_day
+from scheduling.availability import maintenance_offers, next_free_slots
+from scheduling.errors import SchedulingConflictError
+from scheduling.models import Practitioner, Reminder, SessionKind, SessionStatus, TreatmentPlan
+from scheduling.reminders import reminder_retry
+from scheduling.selectors import (
+    day_by_practitioner,
+    failed_reminders,
+    maintenance_due,
+    plans_needing_attention,
+)
+from scheduling.services import session_book
+
+DUE_SOON_DAYS = 30
+
+
+def today(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    day = local_day(now)
+    attention = list(plans_needing_attention().prefetch_related("sessions"))
+    missed = {
+        plan.pk: next((s for s in plan.sessions.all() if s.status == SessionStatus.NO_SHOW), None)
+        for plan in attention
+    }
+    return render(
+        request,
+        "scheduling/today.html",
+        {
+            "section": "today",
+            "day": day,
+            "now": now,
+            "columns": day_by_practitioner(user=request.user, day=day),
+            "attention": [(plan, missed[plan.pk]) for plan in attention],
+            "next_free": next_free_slots(now=now),
+            "failed": list(failed_reminders()),
+            "due_soon": list(maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS))[:20]),
+        },
+    )
+
+
+@require_POST
+def reminder_retry_view(request: HttpRequest, reminder_id: int) -> HttpResponse:
+    reminder = get_object_or_404(Reminder, pk=reminder_id)
+    try:
+        outcome = reminder_retry(reminder=reminder, retried_by=cast(User, request.user))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        (messages.success if outcome.retried else messages.info)(request, outcome.message)
+    return redirect("staff:today")
+
+
+def _month_start(day: date, months_ahead: int) -> date:
+    month = day.month - 1 + months_ahead
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def maintenance(request: HttpRequest) -> HttpResponse:
+    """Courses whose maintenance is due (overdue, this month, next month), optionally for one
+    practitioner, each with the free time nearest its due date to book in one click."""
+    now = timezone.now()
+    day = local_day(now)
+    next_month, after_next = _month_start(day, 1), _month_start(day, 2)
+    practitioners = list(Practitioner.objects.order_by("display_name", "pk"))
+    chosen = request.GET.get("practitioner", "")
+    practitioner = next((p for p in practitioners if str(p.pk) == chosen), None)
+    plans = list(
+        maintenance_due(
+            until=after_next - timedelta(days=1),
+            practitioner_id=practitioner.pk if practitioner else None,
+        )
+    )
+    offers = maintenance_offers(plans=plans, now=now)
+    due = {o.plan.pk: cast(date, o.plan.maintenance_due_on) for o in offers}  # all have one
+    groups = [
+        (gettext("Overdue"), [o for o in offers if due[o.plan.pk] < day]),
+        (gettext("Due this month"), [o for o in offers if day <= due[o.plan.pk] < next_month]),
+        (gettext("Due next month"), [o for o in offers if next_month <= due[o.plan.pk]]),
+    ]
+    return render(
+        request,
+        "scheduling/maintenance.html",
+        {
+            "section": "maintenance",
+            "today": day,
+            "groups": groups,
+            "practitioners": practitioners,
+            "practitioner": practitioner,
+        },
+    )
+
+
+@require_POST
+def maintenance_book(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """Book the offered maintenance session; the offer is checked again by the service."""
+    plan = get_object_or_404(TreatmentPlan, pk=plan_id)
+    practitioner = request.POST.get("practitioner", "")
+    back = redirect(
+        reverse("staff:maintenance")
+        + (f"?practitioner={practitioner}" if practitioner.isdecimal() else "")
+    )
+    try:
+        starts_at = datetime.fromisoformat(request.POST.get("starts_at", ""))
+        if timezone.is_naive(starts_at):
+            raise ValueError
+    except ValueError:
+        messages.error(request, gettext("Choose a time offered on the page."))
+        return back
+    try:
+        session = session_book(
+            plan=plan,
+            starts_at=starts_at,
+            booked_by=cast(User, request.user),
+            kind=SessionKind.MAINTENANCE,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except SchedulingConflictError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            gettext("Booked the maintenance session for %(patient)s on %(when)s.")
+            % {"patient": plan.patient, "when": format_when(session.starts_at)},
+        )
+    return back

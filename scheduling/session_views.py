@@ -52,8 +52,9 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     user = cast(User, request.user)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     day = local_day(session.starts_at)
-    move = MoveForm(initial={"day": day}, session=session)
-    cancel, complete = CancelSessionForm(), CompleteSessionForm()
+    move = MoveForm(initial={"day": day}, session=session, prefix="move")
+    cancel = CancelSessionForm(prefix="cancel")
+    complete = CompleteSessionForm(prefix="complete")
     moves: tuple[Move, ...] = ()
     refusal = ""
     done = ""
@@ -67,14 +68,14 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
                 "patient": session.plan.patient
             }
         elif action == "cancel":
-            cancel = CancelSessionForm(request.POST)
+            cancel = CancelSessionForm(request.POST, prefix="cancel")
             if cancel.is_valid():
                 session_cancel(
                     session=session, reason=cancel.cleaned_data["reason"], cancelled_by=user
                 )
                 done = gettext("Session cancelled.")
         elif action == "complete":
-            complete = CompleteSessionForm(request.POST)
+            complete = CompleteSessionForm(request.POST, prefix="complete")
             if complete.is_valid():
                 session_complete(
                     session=session,
@@ -84,7 +85,7 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
                 )
                 done = gettext("Session completed.")
         elif action in ("preview_move", "move", "pick_day"):
-            move = MoveForm(request.POST, session=session)
+            move = MoveForm(request.POST, session=session, prefix="move")
             if action != "pick_day" and move.is_valid():
                 result = session_reschedule(
                     session=session,
@@ -111,8 +112,12 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
             messages.success(request, done)
             return redirect(_back_url(request) or request.path)
         session = get_object_or_404(sessions_visible_to(request.user), pk=session_id)
-        move = MoveForm(initial={"day": local_day(session.starts_at)}, session=session)
-        cancel, complete, moves = CancelSessionForm(), CompleteSessionForm(), ()
+        move = MoveForm(
+            initial={"day": local_day(session.starts_at)}, session=session, prefix="move"
+        )
+        cancel = CancelSessionForm(prefix="cancel")
+        complete = CompleteSessionForm(prefix="complete")
+        moves = ()
 
     context: dict[str, Any] = {
         "section": "calendar",
@@ -121,6 +126,8 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         "cancel": cancel,
         "complete": complete,
         "moves": moves,
+        # The move section stays open while staff are choosing a time.
+        "move_open": action in ("pick_day", "preview_move") or bool(moves),
         "refusal": refusal,
         "done": done,
         "next": _back_url(request),

@@ -6,7 +6,7 @@ where the URLs are mounted (clinic/urls.py).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, cast
 
 from django.contrib import messages
@@ -28,7 +28,6 @@ from scheduling.forms import BookingForm
 from scheduling.models import PlanStatus, SessionStatus, TreatmentPlan
 from scheduling.selectors import (
     booking_defaults,
-    day_by_practitioner,
     plans_visible_to,
 )
 from scheduling.services import plan_book, plan_preview
@@ -37,26 +36,6 @@ from treatments.models import Treatment
 
 def _today() -> date:
     return local_day(timezone.now())
-
-
-def calendar(request: HttpRequest) -> HttpResponse:
-    """One day's sessions per practitioner, with navigation by day."""
-    try:
-        day = date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = _today()
-    return render(
-        request,
-        "scheduling/calendar.html",
-        {
-            "section": "calendar",
-            "day": day,
-            "previous_day": day - timedelta(days=1),
-            "next_day": day + timedelta(days=1),
-            "is_today": day == _today(),
-            "columns": day_by_practitioner(user=request.user, day=day),
-        },
-    )
 
 
 # --- Booking a course ----------------------------------------------------------------------

@@ -74,7 +74,8 @@ def test_previewing_a_move_shows_how_the_later_sessions_move_and_changes_nothing
     before = db_state()
 
     response = staff.post(
-        panel(second.pk), {"action": "preview_move", "day": new_day.isoformat(), "time": "14:00"}
+        panel(second.pk),
+        {"action": "preview_move", "move-day": new_day.isoformat(), "move-time": "14:00"},
     )
 
     moves = response.context["moves"]
@@ -92,7 +93,7 @@ def test_confirming_a_move_moves_session_two_and_keeps_every_later_window(
 
     response = staff.post(
         panel(second.pk),
-        {"action": "move", "day": new_day.isoformat(), "time": "11:00"},
+        {"action": "move", "move-day": new_day.isoformat(), "move-time": "11:00"},
         headers={"HX-Request": "true"},
     )
 
@@ -110,7 +111,7 @@ def test_a_move_that_breaks_the_protocol_is_refused_with_the_reason_and_changes_
     before = db_state()
 
     response = staff.post(
-        panel(second.pk), {"action": "move", "day": too_late.isoformat(), "time": "10:00"}
+        panel(second.pk), {"action": "move", "move-day": too_late.isoformat(), "move-time": "10:00"}
     )
 
     assert "it must be 21–28 days after session 1" in response.context["refusal"]
@@ -127,7 +128,7 @@ def test_a_time_that_is_not_free_is_a_field_error(
     before = db_state()
 
     response = staff.post(
-        panel(second.pk), {"action": "move", "day": day.isoformat(), "time": "10:00"}
+        panel(second.pk), {"action": "move", "move-day": day.isoformat(), "move-time": "10:00"}
     )
 
     assert "Select a valid choice" in " ".join(response.context["move"].errors["time"])
@@ -138,11 +139,11 @@ def test_cancelling_needs_a_reason(staff: Client, course: TreatmentPlan) -> None
     third = sessions_of(course)[3]
     before = db_state()
 
-    refused = staff.post(panel(third.pk), {"action": "cancel", "reason": ""})
+    refused = staff.post(panel(third.pk), {"action": "cancel", "cancel-reason": ""})
 
     assert refused.context["cancel"].errors["reason"] == ["This field is required."]
     assert db_state() == before
-    staff.post(panel(third.pk), {"action": "cancel", "reason": "patient travelling"})
+    staff.post(panel(third.pk), {"action": "cancel", "cancel-reason": "patient travelling"})
     third.refresh_from_db()
     assert (third.status, third.cancellation_reason) == (
         SessionStatus.CANCELLED,
@@ -159,7 +160,11 @@ def test_a_session_that_took_place_is_completed_with_its_reactions(
     assert "Session completed" in page.text
     staff.post(
         panel(session.pk),
-        {"action": "complete", "reactions": ["swelling", "redness"], "reaction_notes": "mild"},
+        {
+            "action": "complete",
+            "complete-reactions": ["swelling", "redness"],
+            "complete-reaction_notes": "mild",
+        },
     )
 
     session.refresh_from_db()
@@ -172,7 +177,9 @@ def test_another_reaction_must_be_described(staff: Client, kim: Practitioner) ->
     session = hold(kim, timezone.now() - timedelta(hours=1))
     before = db_state()
 
-    response = staff.post(panel(session.pk), {"action": "complete", "reactions": ["other"]})
+    response = staff.post(
+        panel(session.pk), {"action": "complete", "complete-reactions": ["other"]}
+    )
 
     assert "Describe the other reaction." in response.text
     assert db_state() == before

@@ -129,10 +129,13 @@ def _allowed(session: Session, start: datetime, user: User, now: datetime) -> bo
     return True
 
 
-def _spread(starts: list[datetime], booked_minute: int, tz: ZoneInfo) -> list[datetime]:
+def _spread(
+    starts: list[datetime], booked_minute: int, tz: ZoneInfo
+) -> tuple[list[datetime], list[datetime]]:
     """A day's free starts in the order they are offered: the one nearest the booked time of
     day first, then others at least ``OPTION_SPACING`` from those already taken (the nearest
-    first), so a patient sees a morning and an afternoon rather than four times in a row."""
+    first), so a patient sees a morning and an afternoon rather than four times in a row; and
+    the rest, tried only when none of those can be had."""
 
     def minute(start: datetime) -> int:
         local = start.astimezone(tz)
@@ -143,7 +146,7 @@ def _spread(starts: list[datetime], booked_minute: int, tz: ZoneInfo) -> list[da
     for start in ordered:
         if all(abs(minute(start) - minute(p)) >= OPTION_SPACING for p in picked):
             picked.append(start)
-    return picked + [s for s in ordered if s not in picked]
+    return picked, [s for s in ordered if s not in picked]
 
 
 def session_move_options(
@@ -176,10 +179,14 @@ def session_move_options(
     days = []
     for day, starts in sorted(by_day.items()):
         chosen: list[datetime] = []
-        for start in _spread(starts, booked_minute, tz)[:CHECKS_PER_DAY]:
+        spaced, rest = _spread(starts, booked_minute, tz)
+        for start in spaced[:OPTIONS_PER_DAY]:
             if _allowed(session, start, user, now):
                 chosen.append(start)
-                if len(chosen) == OPTIONS_PER_DAY:
+        if not chosen:  # none of the spaced times can be had: the next nearest, a few of them
+            for start in rest[: CHECKS_PER_DAY - min(len(spaced), OPTIONS_PER_DAY)]:
+                if _allowed(session, start, user, now):
+                    chosen.append(start)
                     break
         if chosen:
             days.append(MoveDay(day, tuple(sorted(chosen))))

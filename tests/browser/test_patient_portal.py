@@ -40,6 +40,11 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def fits_the_phone(page: Page) -> bool:
+    """Nothing on the page is wider than the 390 px screen (no sideways scrolling)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= 390"))
+
+
 def sequences(page: Page, url: str) -> dict[str, int]:
     response = page.request.get(url)
     assert response.ok
@@ -94,6 +99,7 @@ def test_a_patient_moves_a_session_from_their_phone_and_the_clinic_accepts(
     page.set_viewport_size(VIEWPORTS["phone"])
     page.goto(link.group(0))
     expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    assert fits_the_phone(page)
     capture_as_shown(page, "portal-set-password", "en")
     page.get_by_label("New password", exact=True).fill(PASSWORD)
     page.get_by_label("New password confirmation").fill(PASSWORD)
@@ -112,7 +118,7 @@ def test_a_patient_moves_a_session_from_their_phone_and_the_clinic_accepts(
     box = timeline.bounding_box()
     assert box is not None
     assert box["width"] <= 390
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing overflows
+    assert fits_the_phone(page)
 
     # A calendar address to subscribe to.
     page.get_by_role("button", name="Make my calendar address").click()
@@ -123,6 +129,7 @@ def test_a_patient_moves_a_session_from_their_phone_and_the_clinic_accepts(
     # Ask to move session 2: the times offered keep the protocol.
     top.get_by_role("button", name="Move or cancel").click()
     expect(page.get_by_role("heading", name="Move or cancel a session")).to_be_visible()
+    assert fits_the_phone(page)
     capture_as_shown(page, "portal-move", "en")
     choice = page.locator(".slot-choice").first
     choice.click()
@@ -139,6 +146,7 @@ def test_a_patient_moves_a_session_from_their_phone_and_the_clinic_accepts(
     expect(page.get_by_role("heading", name="내 일정")).to_be_visible()
     patient.refresh_from_db()
     assert patient.preferred_language == "ko"
+    assert fits_the_phone(page)
     capture_as_shown(page, "portal-my-schedule", "ko")
     page.goto(f"{base}/my/sessions/{asked.session_id}/change/")
     capture_as_shown(page, "portal-move", "ko")

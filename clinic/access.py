@@ -13,11 +13,14 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 
 from clinic.roles import Role, user_roles
+from patients.models import Patient
+from scheduling.selectors import portal_patient
 
 View = Callable[..., HttpResponse]
 
@@ -42,7 +45,31 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 staff_required = role_required(Role.STAFF, Role.CLINIC_ADMIN)
-patient_required = role_required(Role.PATIENT)
+_patient_role_required = role_required(Role.PATIENT)
+
+
+class PatientHttpRequest(HttpRequest):
+    """A request to a patient page: ``patient`` is the logged-in patient's record."""
+
+    patient: Patient
+
+
+def patient_required(view: View) -> View:
+    """The *Patient* role, and a patient record behind the login (404 without one). The page is
+    in the patient's preferred language, whatever the browser asked for: the one their messages
+    come in, which the portal's language switch changes."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = portal_patient(user=request.user)
+        if patient is None:
+            raise Http404
+        request.patient = patient  # type: ignore[attr-defined]
+        translation.activate(patient.preferred_language)
+        request.LANGUAGE_CODE = patient.preferred_language
+        return view(request, *args, **kwargs)
+
+    return _patient_role_required(wrapped)
 
 
 def for_audience(

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from clinic.roles import is_clinic_admin, is_staff_member
+from clinic.roles import is_clinic_admin, is_patient, is_staff_member
 
 
 def clinic(request: HttpRequest) -> dict[str, object]:
@@ -12,4 +12,5 @@ def clinic(request: HttpRequest) -> dict[str, object]:
         "clinic_time_zone": settings.TIME_ZONE,
         "is_staff_member": is_staff_member(user),
         "is_clinic_admin": is_clinic_admin(user),
+        "is_patient": is_patient(user),
     }

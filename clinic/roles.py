@@ -113,3 +113,8 @@ def is_staff_member(user: object) -> bool:
 
 def is_clinic_admin(user: object) -> bool:
     return Role.CLINIC_ADMIN in user_roles(user)
+
+
+def is_patient(user: object) -> bool:
+    """A patient of the clinic with a portal login (and not also staff, who never use it)."""
+    return Role.PATIENT in user_roles(user) and not is_staff_member(user)

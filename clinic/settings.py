@@ -112,6 +112,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A set-password link (a new portal login, or a forgotten password) works once, for this long.
+PASSWORD_RESET_TIMEOUT = int(
+    timedelta(hours=env.integer("PASSWORD_LINK_HOURS", 48, minimum=1)).total_seconds()
+)
+# Where links in messages to patients point (messages are written by the worker, which has no
+# request to take the address from).
+SITE_URL = env.string(
+    "SITE_URL", "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0]}"
+).rstrip("/")
 
 # --- Clinic, time and language --------------------------------------------------------------
 
@@ -230,6 +239,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scheduling.tasks.dispatch_due_reminders",
         "schedule": 60.0,
         # A run that waited longer than its interval is superseded by the next one.
+        "options": {"expires": 55},
+    },
+    # Set-password links and answers to patients' requests; also kicked as soon as one is queued.
+    "dispatch-patient-messages": {
+        "task": "scheduling.tasks.dispatch_patient_messages",
+        "schedule": 60.0,
         "options": {"expires": 55},
     },
 }

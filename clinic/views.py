@@ -6,14 +6,16 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from clinic.roles import is_staff_member
+from clinic.roles import is_patient, is_staff_member
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Staff land on Today; everyone else on their own page."""
+    """Staff land on Today, patients on My schedule (staff never do: it is not theirs)."""
     if is_staff_member(request.user):
         return redirect("staff:today")
+    if is_patient(request.user):
+        return redirect("portal:schedule")
     return render(request, "home.html")
 
 

@@ -309,3 +309,11 @@ class PatientRecordForm:
         consents = self.consents["consents"]
         items += [ErrorItem(str(consents.label), str(m), "consents") for m in consents.errors]
         return items
+
+
+class PasswordForgottenForm(forms.Form):
+    identifier = forms.CharField(
+        label=gettext_lazy("Your username, email or phone number"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )

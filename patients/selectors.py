@@ -10,10 +10,20 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from patients.history import HistoryEntry, patient_history
 from patients.models import Consent, MedicalFlag, Patient, PatientConcern
-from scheduling.models import PlanStatus, Reaction, Session, SessionKind, TreatmentPlan
+from scheduling.models import (
+    PlanStatus,
+    Reaction,
+    RequestStatus,
+    Session,
+    SessionKind,
+    SessionRequest,
+    TreatmentPlan,
+)
+from scheduling.selectors import patient_requests
 from scheduling.timeline import CourseTimeline, course_timeline
 from treatments.models import Contraindication, SkinConcern, Treatment
 
@@ -91,6 +101,29 @@ def patient_duplicates(
         if email and other.email.lower() == email:
             found.setdefault("email", other)
     return found
+
+
+def patients_with_login_matching(*, identifier: str) -> list[Patient]:
+    """Patients with an active portal login whose username, email or phone number this is (at
+    most a few; 1 query). Nothing for a blank or too short identifier."""
+    text = identifier.strip()
+    if len(text) < 3:
+        return []
+    query = Q(user__username__iexact=text) | Q(email__iexact=text)
+    national = national_phone_digits(text) if PHONE_LIKE.match(text) else ""
+    if len(national) >= 7:
+        query |= Q(phone_digits__endswith=national)
+    found = Patient.objects.filter(query, user__isnull=False, user__is_active=True).select_related(
+        "user"
+    )[:5]
+    return [
+        p
+        for p in found
+        if not national
+        or p.user.username.lower() == text.lower()  # type: ignore[union-attr]
+        or p.email.lower() == text.lower()
+        or national_phone_digits(p.phone) == national
+    ]
 
 
 def patient_contraindications(*, patient: Patient, treatment: Treatment) -> list[Contraindication]:
@@ -223,6 +256,8 @@ class PatientRecord:
     consents: list[Consent]
     courses: list[CourseView]
     history: list[HistoryEntry]
+    open_requests: list[SessionRequest]  # waiting for staff, the oldest first
+    answered_requests: list[SessionRequest]  # answered in the last 30 days, the newest first
 
 
 def _session_row(plan: TreatmentPlan, session: Session) -> SessionRow:
@@ -291,6 +326,7 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
         )
         for plan in patient.plans.all()
     ]
+    requests = patient_requests(patient=patient, now=timezone.now())
     return PatientRecord(
         patient=patient,
         age=age_on(patient.date_of_birth, today),
@@ -305,4 +341,9 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
         consents=patient.current_consents,
         courses=courses,
         history=patient_history(patient_id=patient.pk),
+        open_requests=sorted(
+            (r for r in requests if r.status == RequestStatus.OPEN),
+            key=lambda r: (r.created_at, r.pk),
+        ),
+        answered_requests=[r for r in requests if r.status != RequestStatus.OPEN],
     )

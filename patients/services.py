@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from patients.models import Consent, ConsentKind, MedicalFlag, Patient, PatientConcern
-from patients.selectors import patient_duplicates
+from clinic.roles import Role
+from patients.models import Consent, ConsentKind, Language, MedicalFlag, Patient, PatientConcern
+from patients.selectors import patient_duplicates, patients_with_login_matching
+from scheduling.models import MessageKind, PatientMessage
+from scheduling.outbox import patient_message_queue
 from treatments.models import Contraindication, SkinConcern
 
 # Consents recorded on the patient's record; treatment consent names a treatment and is taken
@@ -174,3 +178,105 @@ def _apply_consents(patient: Patient, given: set[str], changed_by: User) -> None
         consent = Consent(patient=patient, kind=kind, given_at=now, recorded_by=changed_by)
         consent._history_user = changed_by  # type: ignore[attr-defined]
         consent.save()
+
+
+# --- Portal logins ----------------------------------------------------------------------------
+
+# A forgotten-password link is sent at most this often to one patient, however often asked.
+PASSWORD_LINK_EVERY = timedelta(minutes=5)
+
+
+def _login_username(patient: Patient) -> str:
+    """The patient's email when they have one, otherwise their phone number's digits: what they
+    would type; a made-up name only when another login already has it."""
+    candidates = [patient.email.strip().lower(), patient.phone_digits, f"patient{patient.pk}"]
+    taken = set(
+        User.objects.filter(username__in=[c for c in candidates if c]).values_list(
+            "username", flat=True
+        )
+    )
+    return next(c for c in candidates if c and c not in taken)
+
+
+@transaction.atomic
+def patient_login_create(*, patient: Patient, created_by: User) -> User:
+    """Give a patient a portal login (the *Patient* role, no password yet) and queue a message
+    with a link to choose their password, by their reminder channel. Refused when they already
+    have a login, or have neither an email nor a phone number to receive the link."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.user_id is not None:
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    gettext("%(patient)s already has a portal login.")
+                    % {"patient": patient.full_name},
+                    code="exists",
+                )
+            }
+        )
+    if not (patient.email or patient.phone):
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    gettext(
+                        "Add an email address or a phone number first: the link to choose "
+                        "a password is sent there."
+                    ),
+                    code="no_contact",
+                )
+            }
+        )
+    user = User(
+        username=_login_username(patient),
+        first_name=patient.given_name[:150],
+        last_name=patient.family_name[:150],
+        email=patient.email,
+    )
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name=Role.PATIENT.value))
+    patient.user = user
+    patient._history_user = created_by  # type: ignore[attr-defined]
+    patient.save(update_fields=["user", "updated_at"])
+    patient_message_queue(patient=patient, kind=MessageKind.PORTAL_INVITE)
+    return user
+
+
+def patient_password_link_send(*, patient: Patient, now: datetime | None = None) -> bool:
+    """Queue a link to choose a new password, by the patient's channel, unless one was queued
+    in the last few minutes. False when nothing was queued."""
+    now = now or timezone.now()
+    if patient.user_id is None:
+        return False
+    recent = PatientMessage.objects.filter(
+        patient=patient,
+        kind__in=[MessageKind.PASSWORD_RESET, MessageKind.PORTAL_INVITE],
+        created_at__gte=now - PASSWORD_LINK_EVERY,
+    )
+    if recent.exists():
+        return False
+    return (
+        patient_message_queue(patient=patient, kind=MessageKind.PASSWORD_RESET, now=now) is not None
+    )
+
+
+@transaction.atomic
+def portal_password_forgotten(*, identifier: str, now: datetime | None = None) -> None:
+    """Someone forgot their password and gave a username, email or phone number: the patient it
+    belongs to (with an active portal login) gets a link by their usual channel. Says nothing
+    about whether anyone matched, so the answer cannot reveal who has a login."""
+    for patient in patients_with_login_matching(identifier=identifier):
+        patient_password_link_send(patient=patient, now=now)
+
+
+def patient_language_set(*, patient: Patient, language: str, changed_by: User) -> Patient:
+    """The language of the patient's pages and of every message they receive."""
+    if language not in Language.values:
+        raise ValidationError(
+            {"language": ValidationError(gettext("Choose English or Korean."), code="invalid")}
+        )
+    if patient.preferred_language != language:
+        patient.preferred_language = language
+        patient._history_user = changed_by  # type: ignore[attr-defined]
+        patient.save(update_fields=["preferred_language", "updated_at"])
+    return patient

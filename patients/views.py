@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
 
 from clinic.formatting import local_day
 from clinic.htmx import HtmxHttpRequest
@@ -30,7 +31,7 @@ from patients.selectors import (
     patient_record,
     skin_concern_catalogue,
 )
-from patients.services import patient_save
+from patients.services import patient_login_create, patient_password_link_send, patient_save
 
 
 def _today() -> date:
@@ -111,3 +112,56 @@ def _record_form(request: HttpRequest, *, patient: Patient | None) -> HttpRespon
         "patients/patient_form.html",
         {"section": "patients", "form": form, "patient": patient, "saved_name": saved_name},
     )
+
+
+@require_POST
+def patient_login(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Create the patient's portal login; they get a link to choose a password by their usual
+    channel."""
+    try:
+        patient = patient_for_edit(patient_id=patient_id)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    try:
+        user = patient_login_create(patient=patient, created_by=cast(User, request.user))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            gettext(
+                "%(name)s has a portal login (%(username)s). A link to choose a password is on "
+                "its way by %(channel)s."
+            )
+            % {
+                "name": patient.full_name,
+                "username": user.get_username(),
+                "channel": patient.get_reminder_channel_display().lower(),
+            },
+        )
+    return redirect("staff:patient", patient_id)
+
+
+@require_POST
+def patient_login_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Send the patient a new link to choose a password (they lost the first, or forgot it)."""
+    try:
+        patient = patient_for_edit(patient_id=patient_id)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    if patient_password_link_send(patient=patient):
+        messages.success(
+            request,
+            gettext("A new link to choose a password is on its way to %(name)s.")
+            % {"name": patient.full_name},
+        )
+    else:
+        messages.warning(
+            request,
+            gettext(
+                "No link was sent: %(name)s has no portal login, no email or phone on file, or "
+                "was sent one in the last few minutes."
+            )
+            % {"name": patient.full_name},
+        )
+    return redirect("staff:patient", patient_id)

@@ -26,6 +26,7 @@ from scheduling.selectors import (
     day_by_practitioner,
     failed_reminders,
     maintenance_due,
+    open_session_requests,
     plans_needing_attention,
 )
 from scheduling.services import session_book
@@ -53,6 +54,7 @@ def today(request: HttpRequest) -> HttpResponse:
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
             "due_soon": list(maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS))[:20]),
+            "open_requests": list(open_session_requests()[:50]),
         },
     )
 

@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext, gettext_lazy
 
 from clinic.formatting import format_time
-from scheduling.models import Practitioner, Reaction, Room, Session
+from scheduling.models import Practitioner, Reaction, RequestKind, Room, Session
 from scheduling.planner import local_datetime
 from scheduling.selectors import clinic_tz, first_free_slot, free_slots, move_options
 from treatments.models import ProtocolTemplate
@@ -221,3 +221,64 @@ class CompleteSessionForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class SessionChangeForm(forms.Form):
+    """A patient asking to move one of their sessions to an offered time, or to cancel it. The
+    offered times are drawn by the page as radio buttons; whether a time may be asked for is
+    the request service's decision (``scheduling.requests.session_request_create``)."""
+
+    kind = forms.ChoiceField(choices=RequestKind.choices, widget=forms.HiddenInput)
+    wanted_start = forms.CharField(label=gettext_lazy("New time"), required=False)
+    note = forms.CharField(
+        label=gettext_lazy("Note for the clinic (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_wanted_start(self) -> datetime | None:
+        raw = self.cleaned_data["wanted_start"].strip()
+        if not raw:
+            return None
+        try:
+            local = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(
+                gettext("Choose one of the times offered."), code="invalid"
+            ) from None
+        if local.tzinfo is not None:
+            raise ValidationError(gettext("Choose one of the times offered."), code="invalid")
+        return local_datetime(local.date(), local.time(), clinic_tz())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        moving = data.get("kind") == RequestKind.MOVE
+        if moving and "wanted_start" in data and data["wanted_start"] is None:
+            self.add_error("wanted_start", gettext("Choose a new time."))
+        return data
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+class RequestAnswerForm(forms.Form):
+    """Staff answering a patient's request: a message for the patient (required to decline)."""
+
+    message = forms.CharField(
+        label=gettext_lazy("Message to the patient"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)

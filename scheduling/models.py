@@ -561,3 +561,179 @@ class Reminder(models.Model):
             "course": self.plan_id,
             "when": format_when(self.due_at),
         }
+
+
+# --- What patients ask for, and what they are told ---------------------------------------------
+
+
+class RequestKind(models.TextChoices):
+    MOVE = "move", _("Move")
+    CANCEL = "cancel", _("Cancel")
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the clinic")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    REFUSED = "refused", _("Not possible")
+
+
+class SessionRequest(models.Model):
+    """A patient asking to move a session to a time the protocol allows, or to cancel it.
+
+    Created and answered only through ``scheduling.requests``: staff accept it through the same
+    reschedule and cancel services as any change (so the protocol holds), or decline it with a
+    message; one the protocol no longer allows when answered is *refused*, with the reason."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="requests")
+    # The session's patient, copied so every query a patient makes is scoped by one column.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="session_requests")
+    kind = models.CharField(_("asks to"), max_length=8, choices=RequestKind.choices)
+    booked_start = models.DateTimeField(_("booked time when asked"))
+    wanted_start = models.DateTimeField(_("wished new time"), null=True, blank=True)
+    note = models.TextField(_("note from the patient"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    created_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    answer = models.TextField(
+        _("answer"), max_length=1000, blank=True, help_text=_("The clinic's message or reason.")
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("session request")
+        verbose_name_plural = _("session requests")
+        indexes = [
+            models.Index(fields=["patient", "created_at"], name="session_request_patient_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="open"),
+                name="session_request_open_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(status="open"),
+                name="session_request_one_open_per_session",
+                violation_error_message=_("This session already has a request waiting."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="cancel", wanted_start__isnull=True)
+                | Q(kind="move", wanted_start__isnull=False),
+                name="session_request_move_has_time",
+                violation_error_message=_("A request to move a session names the new time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", answered_at__isnull=True)
+                | (~Q(status="open") & Q(answered_at__isnull=False)),
+                name="session_request_answered_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Request to %(kind)s session %(number)s of course %(course)s") % {
+            "kind": self.get_kind_display().lower(),
+            "number": self.session.sequence,
+            "course": self.session.plan_id,
+        }
+
+
+class CalendarFeed(models.Model):
+    """The secret address a patient's phone calendar subscribes to. Making a new one replaces
+    the old, which stops working at once (the token is the row's only way in)."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="calendar_feed")
+    # 192 random bits, shown to the patient whenever they open their schedule (so stored as it
+    # is); it gives read access to that patient's session times and nothing else.
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return gettext("Calendar feed of %(patient)s") % {"patient": self.patient}
+
+
+class MessageKind(models.TextChoices):
+    PORTAL_INVITE = "portal_invite", _("Portal login created")
+    PASSWORD_RESET = "password_reset", _("New password link")
+    REQUEST_ANSWERED = "request_answered", _("Answer to a request")
+
+
+class PatientMessage(models.Model):
+    """A message to a patient that is not a reminder: a set-password link, the answer to their
+    request. A row with a due time, sent by the worker exactly once like reminders (claimed with
+    ``SKIP LOCKED``, marked sent in the hand-off's transaction, an idempotency key per row) and
+    written in the patient's language when it is sent. A set-password link is made at that
+    moment too, so no usable link is ever stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
+    request = models.ForeignKey(
+        SessionRequest,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=ReminderChannel.choices)
+    due_at = models.DateTimeField(_("due at"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, validators=[SMALL_COUNT])
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("message to a patient")
+        verbose_name_plural = _("messages to patients")
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status="pending"),
+                name="patient_message_pending_idx",
+            ),
+            models.Index(fields=["patient", "kind", "created_at"], name="patient_message_kind_idx"),
+        ]
+        constraints = [
+            # The answer to a request is told once, however often the answer is saved.
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(kind="request_answered"),
+                name="patient_message_one_answer_per_request",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="request_answered") | Q(request__isnull=False),
+                name="patient_message_answer_names_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="sent", sent_at__isnull=False)
+                | (~Q(status="sent") & Q(sent_at__isnull=True)),
+                name="patient_message_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("%(kind)s for %(patient)s, due %(when)s") % {
+            "kind": self.get_kind_display(),
+            "patient": self.patient_id,
+            "when": format_when(self.due_at),
+        }

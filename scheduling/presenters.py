@@ -7,17 +7,31 @@ presenter a caller gets is decided by who is asking, in one place: :func:`plan_v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 
 from clinic.i18n import localized
 from clinic.roles import is_staff_member
 from patients.models import Patient
-from scheduling.models import PlanStatus, Practitioner, Room, Session, SessionStatus, TreatmentPlan
+from scheduling.models import (
+    PlanStatus,
+    Practitioner,
+    RequestStatus,
+    Room,
+    Session,
+    SessionKind,
+    SessionRequest,
+    SessionStatus,
+    TreatmentPlan,
+)
 from scheduling.planner import add_months, local_day
-from scheduling.selectors import Progress, clinic_tz, plan_progress
+from scheduling.selectors import Progress, clinic_tz, patient_may_change, plan_progress
+from scheduling.timeline import CourseTimeline, course_timeline
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,29 @@ class Aftercare:
 
 
 @dataclass(frozen=True)
+class FollowingWindow:
+    """Where the session after the next one will fall: ``low``–``high`` days after it."""
+
+    number: int
+    first_day: date
+    last_day: date
+    booked_on: date
+
+
+@dataclass(frozen=True)
+class NextSession:
+    """The course's next session as the patient reads it: "session 2 of 4" counts the course's
+    sessions still on (not cancelled), in time order; maintenance sessions have no number."""
+
+    session: SessionView
+    number: int | None
+    total: int
+    treatment_name: str
+    preparation: str
+    following: FollowingWindow | None
+
+
+@dataclass(frozen=True)
 class PatientCourse:
     """What is next, how far along, what to expect and aftercare, in the patient's language."""
 
@@ -153,6 +190,29 @@ class PatientCourse:
     next_maintenance_on: date | None
     milestones: tuple[Milestone, ...]
     aftercare: Aftercare | None
+    # For the patient's pages besides the API:
+    next: NextSession | None = None
+    upcoming: tuple[SessionView, ...] = ()
+    past: tuple[SessionView, ...] = ()  # completed or missed, the most recent first
+    maintenance_expected_on: date | None = None  # an active course's estimate
+    numbers: Mapping[int, int] = field(default_factory=dict)  # "session 2 of 4" by session id
+
+
+def _following(
+    plan: TreatmentPlan, course: Sequence[Session], nxt: Session
+) -> FollowingWindow | None:
+    later = [s for s in course if s.starts_at > nxt.starts_at]
+    if nxt.kind != SessionKind.INITIAL or not later:
+        return None
+    tz = clinic_tz()
+    day = local_day(nxt.starts_at, tz)
+    template = plan.template
+    return FollowingWindow(
+        number=course.index(later[0]) + 1,
+        first_day=day + timedelta(days=template.interval_days_min),
+        last_day=day + timedelta(days=template.interval_days_max),
+        booked_on=local_day(later[0].starts_at, tz),
+    )
 
 
 def patient_course(
@@ -168,6 +228,8 @@ def patient_course(
     )
     upcoming = [s for s in sessions if s.status == SessionStatus.PLANNED and s.ends_at > now]
     completed = [s for s in sessions if s.status == SessionStatus.COMPLETED]
+    course = [s for s in sessions if s.kind == SessionKind.INITIAL]
+    numbers = {s.pk: index for index, s in enumerate(course, start=1)}
     by_sequence = {s.sequence: s for s in sessions}
     first_day = local_day(sessions[0].starts_at, tz) if sessions else None
     milestones = []
@@ -187,13 +249,19 @@ def patient_course(
             )
         )
     last_done = completed[-1] if completed else None
+    months = plan.template.maintenance_interval_months
+    expected = None
+    if plan.status in (PlanStatus.ACTIVE, PlanStatus.NEEDS_ATTENTION) and months and course:
+        # As the services will set it when the last session is completed.
+        expected = add_months(local_day(course[-1].starts_at, tz), months)
+    nxt = upcoming[0] if upcoming else None
     return PatientCourse(
         id=plan.pk,
         treatment=treatment.slug,
         treatment_name=localized(treatment, "name", language),
         status=plan.status,
         progress=plan_progress(plan),
-        next_session=session_view(upcoming[0]) if upcoming else None,
+        next_session=session_view(nxt) if nxt else None,
         sessions=tuple(session_view(s) for s in sessions),
         next_maintenance_on=(
             plan.maintenance_due_on if plan.status == PlanStatus.MAINTENANCE else None
@@ -206,4 +274,129 @@ def patient_course(
             treatment=localized(treatment, "name", language),
             text=localized(treatment, "aftercare", language),
         ),
+        next=None
+        if nxt is None
+        else NextSession(
+            session=session_view(nxt),
+            number=numbers.get(nxt.pk),
+            total=len(course),
+            treatment_name=localized(treatment, "name", language),
+            preparation=localized(treatment, "preparation", language),
+            following=_following(plan, course, nxt),
+        ),
+        upcoming=tuple(session_view(s) for s in upcoming),
+        past=tuple(
+            session_view(s)
+            for s in reversed(sessions)
+            if s.status in (SessionStatus.COMPLETED, SessionStatus.NO_SHOW)
+        ),
+        maintenance_expected_on=expected,
+        numbers=numbers,
+    )
+
+
+# --- The patient's own schedule page -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortalSessionRow:
+    session: SessionView
+    number: int | None  # "session 2 of 4"; None for a maintenance session
+    changeable: bool  # the patient may ask to move or cancel it
+    request: SessionRequest | None  # their request waiting for the clinic
+
+
+@dataclass(frozen=True)
+class PortalCourse:
+    course: PatientCourse
+    timeline: CourseTimeline
+    next_row: PortalSessionRow | None
+    upcoming: tuple[PortalSessionRow, ...]
+    past: tuple[PortalSessionRow, ...]
+
+    @property
+    def maintenance_on(self) -> date | None:
+        return self.course.next_maintenance_on or self.course.maintenance_expected_on
+
+    @property
+    def status_label(self) -> str:
+        return str(_PATIENT_STATUS.get(self.course.status, ""))
+
+
+# A course's state in the patient's words: what needs staff is the clinic's business.
+_PATIENT_STATUS: dict[str, str | Promise] = {
+    PlanStatus.SCHEDULING: pgettext_lazy("course, for patients", "Being booked"),
+    PlanStatus.ACTIVE: pgettext_lazy("course, for patients", "Under way"),
+    PlanStatus.NEEDS_ATTENTION: pgettext_lazy("course, for patients", "Under way"),
+    PlanStatus.MAINTENANCE: pgettext_lazy("course, for patients", "In maintenance"),
+    PlanStatus.COMPLETED: pgettext_lazy("course, for patients", "Completed"),
+    PlanStatus.CANCELLED: pgettext_lazy("course, for patients", "Cancelled"),
+}
+
+
+@dataclass(frozen=True)
+class PortalSchedule:
+    """My schedule: the next session of all courses at the top, then each course."""
+
+    patient: Patient
+    next: PortalCourse | None  # the course whose next session comes first
+    courses: tuple[PortalCourse, ...]
+    requests: tuple[SessionRequest, ...]
+
+
+def _row(
+    view: SessionView,
+    session: Session,
+    course: PatientCourse,
+    plan_status: str,
+    request: SessionRequest | None,
+    now: datetime,
+) -> PortalSessionRow:
+    return PortalSessionRow(
+        session=view,
+        number=course.numbers.get(view.id),
+        changeable=request is None
+        and patient_may_change(session, plan_status=plan_status, now=now),
+        request=request,
+    )
+
+
+def portal_schedule(
+    *,
+    patient: Patient,
+    plans: Sequence[TreatmentPlan],
+    requests: Sequence[SessionRequest],
+    now: datetime | None = None,
+) -> PortalSchedule:
+    """Built from ``selectors.patient_plans`` and ``selectors.patient_requests``: no queries of
+    its own. In the patient's language (the page activates it)."""
+    now = now or timezone.now()
+    today = local_day(now, clinic_tz())
+    language = patient.preferred_language
+    waiting = {r.session_id: r for r in requests if r.status == RequestStatus.OPEN}
+    courses = []
+    for plan in plans:
+        course = patient_course(plan, language=language, now=now)
+        by_id = {s.pk: s for s in plan.sessions.all()}
+        rows = {
+            view.id: _row(view, by_id[view.id], course, plan.status, waiting.get(view.id), now)
+            for view in course.sessions
+        }
+        courses.append(
+            PortalCourse(
+                course=course,
+                timeline=course_timeline(plan=plan, today=today),
+                next_row=rows[course.next.session.id] if course.next else None,
+                upcoming=tuple(rows[view.id] for view in course.upcoming),
+                past=tuple(rows[view.id] for view in course.past),
+            )
+        )
+    with_next = [c for c in courses if c.course.next is not None]
+    first = min(
+        with_next,
+        key=lambda c: c.course.next.session.starts_at,  # type: ignore[union-attr]
+        default=None,
+    )
+    return PortalSchedule(
+        patient=patient, next=first, courses=tuple(courses), requests=tuple(requests)
     )

@@ -22,6 +22,7 @@ from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling.models import (
     MAX_SESSION_LENGTH,
+    CalendarFeed,
     Closure,
     Leave,
     OpeningHours,
@@ -29,9 +30,11 @@ from scheduling.models import (
     Practitioner,
     Reminder,
     ReminderStatus,
+    RequestStatus,
     Room,
     Session,
     SessionKind,
+    SessionRequest,
     SessionStatus,
     TreatmentPlan,
     WorkingHours,
@@ -359,15 +362,15 @@ def plan_progress(plan: TreatmentPlan) -> Progress:
     return Progress(completed=done, total=len(initial))
 
 
-def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]] | None:
-    """The logged-in patient and their courses, newest first (3 queries); None for a user who
-    has no patient record."""
-    if not isinstance(user, User):
+def portal_patient(*, user: object) -> Patient | None:
+    """The patient record behind a login, or None (1 query)."""
+    if not isinstance(user, User) or not user.is_authenticated:
         return None
-    patient = Patient.objects.filter(user=user).first()
-    if patient is None:
-        return None
-    plans = list(
+    return Patient.objects.filter(user=user).first()
+
+
+def _plans_of(patient: Patient) -> QuerySet[TreatmentPlan]:
+    return (
         patient.plans.select_related("template__treatment", "practitioner")
         .prefetch_related(
             Prefetch(
@@ -376,9 +379,105 @@ def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentP
             ),
             "template__milestones",
         )
-        .order_by("-booked_at")
+        .order_by("-booked_at", "-pk")
     )
-    return patient, plans
+
+
+def patient_plans(*, patient: Patient) -> list[TreatmentPlan]:
+    """The patient's courses, newest first, with their sessions (and practitioners), treatment
+    and milestones loaded (3 queries, whatever the number of courses and sessions)."""
+    return list(_plans_of(patient))
+
+
+def patient_plan(*, patient: Patient, plan_id: int) -> TreatmentPlan:
+    """One of the patient's courses, loaded as ``patient_plans`` loads them (3 queries).
+    Raises ``TreatmentPlan.DoesNotExist`` for anyone else's."""
+    return _plans_of(patient).get(pk=plan_id)
+
+
+def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]] | None:
+    """The logged-in patient and their courses, newest first (4 queries); None for a user who
+    has no patient record."""
+    patient = portal_patient(user=user)
+    if patient is None:
+        return None
+    return patient, patient_plans(patient=patient)
+
+
+def patient_sessions(*, patient: Patient) -> QuerySet[Session]:
+    """The patient's own sessions, with their course, treatment and practitioner: any other
+    session is simply not found (404)."""
+    return Session.objects.filter(patient=patient).select_related(
+        "plan__template__treatment", "practitioner", "room"
+    )
+
+
+def patient_may_change(session: Session, *, plan_status: str, now: datetime) -> bool:
+    """Whether a patient may ask to move or cancel the session: it is still to come, planned,
+    and its course is running."""
+    return (
+        session.status == SessionStatus.PLANNED
+        and session.starts_at > now
+        and plan_status in (PlanStatus.ACTIVE, PlanStatus.NEEDS_ATTENTION, PlanStatus.MAINTENANCE)
+    )
+
+
+# How long a patient keeps seeing the clinic's answer to a request on their schedule.
+ANSWERS_SHOWN_FOR = timedelta(days=30)
+
+
+def patient_requests(*, patient: Patient, now: datetime) -> list[SessionRequest]:
+    """The patient's open requests and those answered lately, newest first (1 query)."""
+    return list(
+        SessionRequest.objects.filter(patient=patient)
+        .filter(Q(status=RequestStatus.OPEN) | Q(answered_at__gte=now - ANSWERS_SHOWN_FOR))
+        .select_related("patient", "session__plan__template__treatment", "session__practitioner")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def open_session_requests(*, patient_id: int | None = None) -> QuerySet[SessionRequest]:
+    """Requests waiting for the clinic's answer, the oldest first, with the patient, the
+    session, its course's treatment and its practitioner loaded (1 query)."""
+    requests = SessionRequest.objects.filter(status=RequestStatus.OPEN)
+    if patient_id is not None:
+        requests = requests.filter(patient_id=patient_id)
+    return requests.select_related(
+        "patient", "session__plan__template__treatment", "session__practitioner"
+    ).order_by("created_at", "pk")
+
+
+def session_requests_for_staff() -> QuerySet[SessionRequest]:
+    """Every request, with what the answer page shows loaded (1 query for any one)."""
+    return SessionRequest.objects.select_related(
+        "patient", "session__plan__template__treatment", "session__practitioner"
+    )
+
+
+# The feed shows the sessions of the last year and all that are to come.
+CALENDAR_PAST = timedelta(days=365)
+
+
+def calendar_feed_patient(*, token: str) -> Patient | None:
+    """The patient whose calendar address this is, or None for any other token (1 query)."""
+    if not token:
+        return None
+    feed = CalendarFeed.objects.select_related("patient").filter(token=token).first()
+    return feed.patient if feed else None
+
+
+def calendar_feed_of(*, patient: Patient) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(patient=patient).first()
+
+
+def patient_calendar_sessions(*, patient: Patient, now: datetime) -> list[Session]:
+    """The patient's sessions for their calendar, cancelled ones included so phones remove
+    them (1 query)."""
+    return list(
+        patient_sessions(patient=patient)
+        .filter(starts_at__gte=now - CALENDAR_PAST)
+        .order_by("starts_at", "pk")
+    )
 
 
 # --- The clinic's day, for staff pages ----------------------------------------------------------

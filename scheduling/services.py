@@ -16,6 +16,7 @@ reader's language; the planner's refusals are put into words by ``scheduling.exp
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +37,7 @@ from patients.selectors import patient_contraindications
 from scheduling.errors import BookingConflictError, ProtocolViolationError
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
+    CalendarFeed,
     Leave,
     PlanStatus,
     Practitioner,
@@ -1264,3 +1266,18 @@ def leave_save(*, leave: Leave, saved_by: User) -> Leave:
     leave._history_user = saved_by  # type: ignore[attr-defined]
     leave.save()
     return leave
+
+
+# --- Patients' calendar address ---------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_feed_renew(*, patient: Patient) -> CalendarFeed:
+    """Give the patient a new secret calendar address; the old one stops working at once."""
+    feed, created = CalendarFeed.objects.select_for_update().get_or_create(
+        patient=patient, defaults={"token": secrets.token_urlsafe(24)}
+    )
+    if not created:
+        feed.token = secrets.token_urlsafe(24)
+        feed.save(update_fields=["token", "created_at"])
+    return feed

@@ -16,19 +16,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from clinic.formatting import format_day, local_day
+from clinic.formatting import format_day, format_when, local_day
 from clinic.htmx import HtmxHttpRequest
 from patients.models import Patient
 from scheduling.errors import SchedulingConflictError
 from scheduling.explain import explain_no_fit
-from scheduling.forms import BookingForm
-from scheduling.models import PlanStatus, SessionStatus, TreatmentPlan
+from scheduling.forms import BookingForm, RequestAnswerForm
+from scheduling.models import (
+    PlanStatus,
+    RequestKind,
+    RequestStatus,
+    SessionRequest,
+    SessionStatus,
+    TreatmentPlan,
+)
+from scheduling.requests import session_request_accept, session_request_decline
 from scheduling.selectors import (
     booking_defaults,
     plans_visible_to,
+    session_requests_for_staff,
 )
 from scheduling.services import plan_book, plan_preview
 from treatments.models import Treatment
@@ -141,4 +152,78 @@ def _say_what_happened(request: HttpRequest, plan: TreatmentPlan) -> None:
                 "first": format_day(local_day(sessions[0].starts_at)),
                 "last": format_day(local_day(sessions[-1].starts_at)),
             },
+        )
+
+
+# --- Patients' requests ----------------------------------------------------------------------
+
+
+def _back(request: HttpRequest, fallback: str) -> str:
+    wanted = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return fallback
+
+
+@require_POST
+def request_accept(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Do what the patient asked (move or cancel, through the scheduling services)."""
+    return _answer(request, request_id, accept=True)
+
+
+@require_POST
+def request_decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Say no, with a message the patient receives."""
+    return _answer(request, request_id, accept=False)
+
+
+def _answer(request: HttpRequest, request_id: int, *, accept: bool) -> HttpResponse:
+    asked = get_object_or_404(session_requests_for_staff(), pk=request_id)
+    form = RequestAnswerForm(request.POST)
+    if form.is_valid():
+        staff = cast(User, request.user)
+        try:
+            if accept:
+                answered = session_request_accept(
+                    session_request=asked, answered_by=staff, message=form.cleaned_data["message"]
+                )
+            else:
+                answered = session_request_decline(
+                    session_request=asked, answered_by=staff, message=form.cleaned_data["message"]
+                )
+        except ValidationError as error:
+            form.add_service_error(error)
+            asked.refresh_from_db()
+        else:
+            _say_how_it_was_answered(request, answered)
+            return redirect(_back(request, reverse("staff:patient", args=[asked.patient_id])))
+    return render(
+        request,
+        "scheduling/request_answer.html",
+        {"section": "patients", "asked": asked, "form": form, "next": request.POST.get("next")},
+        status=400,
+    )
+
+
+def _say_how_it_was_answered(request: HttpRequest, answered: SessionRequest) -> None:
+    values = {"patient": answered.patient}
+    if answered.status == RequestStatus.REFUSED:
+        messages.warning(
+            request,
+            gettext("Not done: %(reason)s %(patient)s is told.")
+            % {**values, "reason": answered.answer},
+        )
+    elif answered.status == RequestStatus.DECLINED:
+        messages.success(request, gettext("Declined; %(patient)s is told why.") % values)
+    elif answered.kind == RequestKind.MOVE:
+        messages.success(
+            request,
+            gettext("Moved %(patient)s's session to %(when)s; they are told.")
+            % {**values, "when": format_when(answered.session.starts_at)},
+        )
+    else:
+        messages.success(
+            request, gettext("Cancelled %(patient)s's session; they are told.") % values
         )

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.db import IntegrityError, OperationalError
 
+from scheduling.outbox import patient_messages_dispatch_due
 from scheduling.reminders import reminders_dispatch_due
 from scheduling.services import plan_schedule
 
@@ -27,3 +28,10 @@ def schedule_plan(plan_id: int) -> str:
 def dispatch_due_reminders() -> dict[str, int]:
     """Send every reminder that is due (run by beat every minute)."""
     return asdict(reminders_dispatch_due())
+
+
+@shared_task
+def dispatch_patient_messages() -> dict[str, int]:
+    """Send every message to a patient that is due: set-password links, answers to requests
+    (run by beat every minute, and as soon as one is queued)."""
+    return asdict(patient_messages_dispatch_due())

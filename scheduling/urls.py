@@ -1,9 +1,9 @@
-"""Staff pages about the clinic's day, booking and courses (mounted under /staff/ by
-clinic/urls.py, which decides access)."""
+"""Pages about the clinic's day, courses and sessions, by audience: staff pages (mounted under
+/staff/) and the patient's own (under /my/); clinic/urls.py decides access."""
 
 from django.urls import URLPattern, path
 
-from scheduling import calendar_views, day_views, session_views, staff_views
+from scheduling import calendar_views, day_views, patient_views, session_views, staff_views
 
 staff_urlpatterns: list[URLPattern] = [
     path("", day_views.today, name="today"),
@@ -16,4 +16,14 @@ staff_urlpatterns: list[URLPattern] = [
     path("patients/<int:patient_id>/book/", staff_views.book, name="book"),
     path("plans/<int:plan_id>/", staff_views.plan_status, name="plan"),
     path("sessions/<int:session_id>/", session_views.session_panel, name="session"),
+    path("requests/<int:request_id>/accept/", staff_views.request_accept, name="request-accept"),
+    path("requests/<int:request_id>/decline/", staff_views.request_decline, name="request-decline"),
+]
+
+# The patient's own pages (mounted under /my/ by clinic/urls.py, for patients only).
+patient_urlpatterns: list[URLPattern] = [
+    path("", patient_views.my_schedule, name="schedule"),
+    path("calendar.ics", patient_views.calendar_download, name="calendar"),
+    path("calendar/new-address/", patient_views.calendar_renew, name="calendar-renew"),
+    path("sessions/<int:session_id>/change/", patient_views.session_change, name="session-change"),
 ]

@@ -25,6 +25,7 @@ from clinic.celery import app
 from clinic.roles import Role, roles_sync
 from scheduling.models import Practitioner, Session
 from scheduling.seed import clinic_defaults_seed
+from scheduling.sms import LocmemSmsBackend
 from tests import factories
 from tests.helpers import hold
 from tests.timeutil import upcoming
@@ -181,6 +182,15 @@ def other_booking(kim: Practitioner, other_patient: Any) -> Callable[[datetime],
         return hold(kim, starts_at, patient=other_patient)
 
     return book
+
+
+@pytest.fixture
+def sms_outbox(settings: Any) -> Iterator[list[dict[str, str]]]:
+    """Text messages sent to an in-memory outbox (like Django's ``mailoutbox``)."""
+    settings.SMS_BACKEND = "scheduling.sms.LocmemSmsBackend"
+    LocmemSmsBackend.outbox.clear()
+    yield LocmemSmsBackend.outbox
+    LocmemSmsBackend.outbox.clear()
 
 
 @pytest.fixture

@@ -97,7 +97,16 @@ class TreatmentAdmin(SimpleHistoryAdmin):
         ),
         (
             _("Shown to patients"),
-            {"fields": ["description", "description_ko", "aftercare", "aftercare_ko"]},
+            {
+                "fields": [
+                    "description",
+                    "description_ko",
+                    "preparation",
+                    "preparation_ko",
+                    "aftercare",
+                    "aftercare_ko",
+                ]
+            },
         ),
     ]
 

@@ -99,6 +99,18 @@ _REJURAN_AFTERCARE_KO = (
     "24시간 동안 사우나, 격한 운동, 음주를 피하고 화장은 가볍게, 자외선 차단제를 꼭 발라 주세요."
 )
 
+_REJURAN_PREPARATION = (
+    "Please arrive 10 minutes early: numbing cream goes on about 30 minutes before the "
+    "injections. Come without make-up if you can and avoid alcohol the day before. Tell us about "
+    "any new medicine, allergy or pregnancy, and ask us before taking aspirin or ibuprofen, which "
+    "make bruising more likely."
+)
+_REJURAN_PREPARATION_KO = (
+    "시술 30분 전쯤 마취 크림을 바르니 10분 일찍 와 주세요. 가능하면 화장을 하지 않고 오시고, "
+    "전날에는 음주를 피해 주세요. 새로 드시는 약이나 알레르기, 임신 여부는 꼭 알려 주세요. "
+    "아스피린이나 이부프로펜은 멍이 들기 쉬우니 드시기 전에 먼저 문의해 주세요."
+)
+
 TREATMENTS: list[dict[str, Any]] = [
     {
         "slug": "rejuran-healer",
@@ -131,6 +143,8 @@ TREATMENTS: list[dict[str, Any]] = [
         "combines_with": "Structural procedures: fat grafting, fractional laser resurfacing, facelift.",
         "combines_with_ko": "구조적 시술: 지방 이식, 프락셔널 레이저 리서페이싱, 안면거상술.",
         "session_minutes": 45,
+        "preparation": _REJURAN_PREPARATION,
+        "preparation_ko": _REJURAN_PREPARATION_KO,
         "aftercare": _REJURAN_AFTERCARE,
         "aftercare_ko": _REJURAN_AFTERCARE_KO,
         "indications": {
@@ -190,6 +204,12 @@ TREATMENTS: list[dict[str, Any]] = [
         # No age band in the clinic material: left empty, so no age note is shown.
         "combines_with": "",
         "session_minutes": 30,
+        "preparation": (
+            "Please arrive 10 minutes early for numbing cream. Come without make-up if you can and avoid alcohol the day before. With an event coming up, book at least a week ahead: small bumps can take a day or two to settle."
+        ),
+        "preparation_ko": (
+            "마취 크림을 바르니 10분 일찍 와 주세요. 가능하면 화장을 하지 않고 오시고, 전날에는 음주를 피해 주세요. 중요한 일정이 있다면 작은 돌기가 가라앉도록 적어도 일주일 전에 시술을 받으세요."
+        ),
         "aftercare": (
             "Small bumps and mild redness settle within a day or two. Avoid saunas, hard exercise "
             "and alcohol for 24 hours and do not massage the treated area."
@@ -241,6 +261,12 @@ TREATMENTS: list[dict[str, Any]] = [
         "combines_with": "Microneedling.",
         "combines_with_ko": "마이크로니들링(MTS).",
         "session_minutes": 60,
+        "preparation": (
+            "A little blood is drawn: eat a normal meal and drink plenty of water beforehand. Avoid anti-inflammatory painkillers (such as ibuprofen) for 3 days before, tell us about any blood thinners, and come without make-up if you can."
+        ),
+        "preparation_ko": (
+            "채혈을 하니 식사를 거르지 말고 물을 충분히 드시고 와 주세요. 시술 3일 전부터 이부프로펜 같은 소염진통제는 피하시고, 혈액을 묽게 하는 약을 드신다면 꼭 알려 주세요. 가능하면 화장을 하지 않고 오세요."
+        ),
         "aftercare": (
             "Redness and swelling usually settle within 1–2 days; bruising at the blood-draw or "
             "injection sites can take a few days to fade. Do not wash the face for 6 hours and "

@@ -130,6 +130,12 @@ class Treatment(models.Model):
         help_text=_("Sent to the patient the evening after each session."),
     )
     aftercare_ko = models.TextField(_("aftercare advice (Korean)"), blank=True)
+    preparation = models.TextField(
+        _("how to get ready (English)"),
+        blank=True,
+        help_text=_("Shown to the patient with their next session: what to do before coming."),
+    )
+    preparation_ko = models.TextField(_("how to get ready (Korean)"), blank=True)
     is_active = models.BooleanField(
         _("offered"), default=True, help_text=_("Untick to stop offering it for new courses.")
     )
@@ -182,6 +188,10 @@ class Treatment(models.Model):
     @property
     def display_aftercare(self) -> str:
         return localized(self, "aftercare")
+
+    @property
+    def display_preparation(self) -> str:
+        return localized(self, "preparation")
 
     def clean(self) -> None:
         # A field-level message for the admin form; the check constraint is the guarantee.

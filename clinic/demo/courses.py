@@ -27,6 +27,7 @@ from clinic.demo.desk import (
 from clinic.demo.people import (
     BOOSTERS,
     COMBO,
+    JIWOO,
     PATIENTS,
     PRACTITIONERS,
     PRP,
@@ -41,12 +42,14 @@ from scheduling.models import (
     PlanStatus,
     Reminder,
     ReminderStatus,
+    RequestKind,
     Session,
     SessionKind,
     SessionStatus,
     TreatmentPlan,
 )
 from scheduling.planner import add_months, local_day
+from scheduling.requests import session_move_options, session_request_create
 from scheduling.selectors import clinic_tz
 from scheduling.services import (
     plan_book,
@@ -361,6 +364,34 @@ def _reschedule_one(desk: Desk) -> None:
         )
 
 
+def _jiwoo_asks_to_move(desk: Desk) -> None:
+    """Ji-woo asked on the portal to move her next session, so staff have a request to answer:
+    to the latest time offered (one her course's protocol allows)."""
+    patient = desk.patients[JIWOO.email]
+    session = (
+        Session.objects.filter(
+            patient=patient, status=SessionStatus.PLANNED, starts_at__gt=desk.now
+        )
+        .select_related("plan__template__treatment", "practitioner", "room")
+        .order_by("starts_at")
+        .first()
+    )
+    if session is None or patient.user is None:
+        return
+    offered = session_move_options(
+        session=session, plan=session.plan, user=patient.user, now=desk.now
+    ).starts
+    if offered:
+        session_request_create(
+            patient=patient,
+            session=session,
+            kind=RequestKind.MOVE,
+            wanted_start=offered[-1],
+            note="I have a work trip that week. Later in the day would suit me better.",
+            now=desk.now,
+        )
+
+
 # --- The whole clinic ---------------------------------------------------------------------------
 
 
@@ -379,6 +410,7 @@ def clinic_build(
     for person in [p for p in PATIENTS if p.story and p.story not in FIXED_VISITS] + left:
         _story(desk, person)
     _reschedule_one(desk)
+    _jiwoo_asks_to_move(desk)
     return desk.plans
 
 

@@ -38,3 +38,19 @@ def capture(page: Page, base_url: str, name: str) -> list[Path]:
     page.set_viewport_size(VIEWPORTS["desktop"])
     page.reload()
     return saved
+
+
+def capture_as_shown(page: Page, name: str, language: str) -> list[Path]:
+    """Save the current page as it is (a patient's pages follow their own language, not the
+    browser's cookie) in each viewport, named for ``language``; the viewport is put back."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    saved = []
+    for device, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        path = FOLDER / f"{name}-{device}-{language}.png"
+        page.screenshot(path=str(path), full_page=True)
+        saved.append(path)
+    if before:
+        page.set_viewport_size(before)
+    return saved

@@ -204,6 +204,10 @@ def test_a_receptionist_reads_the_day_and_the_week_on_the_calendar(
     Session.objects.filter(plan__patient__given_name="Ha-eun").update(
         status=SessionStatus.CANCELLED
     )
+    # The swapped-in grid listens once htmx has settled it.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.evaluate("document.body.dispatchEvent(new Event('sessions-changed'))")
     expect(page.locator(BLOCK)).to_have_count(7)
 

@@ -266,6 +266,19 @@ class TestTheDemoClinic:
         assert sessions[1].status == SessionStatus.PLANNED
         assert sessions[1].starts_at > timezone.now()
 
+    def test_jiwoo_asked_to_move_her_next_session_and_staff_see_it(
+        self, clinic: DemoSummary
+    ) -> None:
+        from scheduling.selectors import open_session_requests
+
+        [asked] = open_session_requests()
+        jiwoo = Patient.objects.get(user__username="jiwoo")
+        assert asked.patient == jiwoo
+        assert asked.kind == "move"
+        assert asked.session.status == SessionStatus.PLANNED
+        assert asked.wanted_start is not None
+        assert asked.wanted_start != asked.session.starts_at
+
     def test_emma_is_in_maintenance_on_a_treatment_her_fish_allergy_allows(
         self, clinic: DemoSummary
     ) -> None:

@@ -47,13 +47,16 @@ def test_staff_who_are_not_clinic_admins_get_no_admin_link(
     assert reverse("admin:index") not in response.text
 
 
-def test_patient_home_has_no_admin_links(client: Client, patient: Any) -> None:
+def test_a_patient_lands_on_their_schedule_with_no_admin_links(
+    client: Client, patient: Any
+) -> None:
     client.force_login(patient.user)
 
-    response = client.get(reverse("home"))
+    response = client.get(reverse("home"), follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("portal:schedule"), 302)]
     assert reverse("admin:index") not in response.text
+    assert reverse("staff:today") not in response.text
 
 
 def test_health_check_reports_ok(client: Client) -> None:
@@ -62,11 +65,11 @@ def test_health_check_reports_ok(client: Client) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_the_language_can_be_switched_to_korean(client: Client, patient: Any) -> None:
-    client.force_login(patient.user)
+def test_the_language_can_be_switched_to_korean(client: Client, staff_user: User) -> None:
+    client.force_login(staff_user)
 
     client.post(reverse("set_language"), {"language": "ko", "next": "/"})
-    response = client.get(reverse("home"))
+    response = client.get(reverse("staff:today"))
 
     assert response.headers["Content-Language"] == "ko"
     assert '<html lang="ko"' in response.text

@@ -162,8 +162,8 @@ def test_today_takes_the_same_queries_however_busy_the_day(
 
     # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
     # free times (practitioners and treatments, hours, closures, working hours, leave, bookings);
-    # failed reminders; maintenance due (+ sessions)
-    with django_assert_num_queries(15):
+    # failed reminders; maintenance due (+ sessions); patients' open requests
+    with django_assert_num_queries(16):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
@@ -586,3 +586,21 @@ def test_maintenance_takes_the_same_queries_however_many_are_due(
         response = staff.get(reverse("staff:maintenance"))
 
     assert sum(len(offers) for _, offers in response.context["groups"]) == plans
+
+
+def test_today_shows_patients_open_requests_to_answer(staff: Client, kim: Practitioner) -> None:
+    from scheduling.models import RequestKind, SessionRequest
+
+    session = hold(kim, seoul(local_today() + timedelta(days=9), 10))
+    SessionRequest.objects.create(
+        session=session,
+        patient=session.plan.patient,
+        kind=RequestKind.CANCEL,
+        booked_start=session.starts_at,
+        note="Travelling that week.",
+    )
+
+    page = staff.get(reverse("staff:today")).text
+
+    assert "Travelling that week." in page
+    assert "Accept and cancel" in page

@@ -10,10 +10,7 @@ Thin: each parses a form, calls one service, selector or presenter, renders.
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -118,7 +115,6 @@ def session_change(request: PatientHttpRequest, session_id: int) -> HttpResponse
     patient = request.patient
     session = get_object_or_404(patient_sessions(patient=patient), pk=session_id)
     plan = session.plan
-    user = cast(User, request.user)
     forms = {
         kind: SessionChangeForm(
             request.POST if request.POST.get("action") == kind else None,
@@ -155,7 +151,7 @@ def session_change(request: PatientHttpRequest, session_id: int) -> HttpResponse
                     )
                 messages.success(request, text)
                 return redirect(reverse("portal:schedule") + "#requests")
-    options = session_move_options(session=session, plan=plan, user=user)
+    options = session_move_options(session=session, plan=plan)
     course = patient_course(
         patient_plan(patient=patient, plan_id=plan.pk), language=patient.preferred_language
     )

@@ -37,7 +37,7 @@ from scheduling.models import (
 from scheduling.outbox import patient_message_queue
 from scheduling.planner import local_day
 from scheduling.selectors import clinic_tz, free_slots, patient_may_change
-from scheduling.services import session_cancel, session_reschedule
+from scheduling.services import session_cancel, session_moves_kept, session_reschedule
 
 NOTE_MAX = 500
 ANSWER_MAX = 1000
@@ -121,14 +121,6 @@ def session_move_window(*, session: Session, plan: TreatmentPlan, today: date) -
     return window if window.first_day <= window.last_day else None
 
 
-def _allowed(session: Session, start: datetime, user: User, now: datetime) -> bool:
-    try:
-        session_reschedule(session=session, new_start=start, changed_by=user, dry_run=True, now=now)
-    except (ValidationError, SchedulingConflictError):
-        return False
-    return True
-
-
 def _spread(
     starts: list[datetime], booked_minute: int, tz: ZoneInfo
 ) -> tuple[list[datetime], list[datetime]]:
@@ -150,12 +142,12 @@ def _spread(
 
 
 def session_move_options(
-    *, session: Session, plan: TreatmentPlan, user: User, now: datetime | None = None
+    *, session: Session, plan: TreatmentPlan, now: datetime | None = None
 ) -> MoveOptions:
     """The times a patient may ask to move the session to: the free starts of its window with
     the same practitioner (and room), those nearest the booked time of day first, each one a
-    move ``session_reschedule`` accepts (checked with ``dry_run``). At most
-    ``OPTIONS_PER_DAY`` a day; the number of checks is bounded, not the number of bookings."""
+    move ``session_reschedule`` accepts (``session_moves_kept``: one read of the calendar for
+    all of them). At most ``OPTIONS_PER_DAY`` a day."""
     now = now or timezone.now()
     tz = clinic_tz()
     window = session_move_window(session=session, plan=plan, today=local_day(now, tz))
@@ -176,18 +168,24 @@ def session_move_options(
     by_day: dict[date, list[datetime]] = {}
     for slot in slots:
         by_day.setdefault(local_day(slot, tz), []).append(slot)
-    days = []
-    for day, starts in sorted(by_day.items()):
-        chosen: list[datetime] = []
+    # Each day's candidates: the spaced times first, then the next nearest as a fallback.
+    candidates: dict[date, tuple[list[datetime], list[datetime]]] = {}
+    for day, starts in by_day.items():
         spaced, rest = _spread(starts, booked_minute, tz)
-        for start in spaced[:OPTIONS_PER_DAY]:
-            if _allowed(session, start, user, now):
-                chosen.append(start)
-        if not chosen:  # none of the spaced times can be had: the next nearest, a few of them
-            for start in rest[: CHECKS_PER_DAY - min(len(spaced), OPTIONS_PER_DAY)]:
-                if _allowed(session, start, user, now):
-                    chosen.append(start)
-                    break
+        fallback = rest[: CHECKS_PER_DAY - min(len(spaced), OPTIONS_PER_DAY)]
+        candidates[day] = (spaced[:OPTIONS_PER_DAY], fallback)
+    kept = set(
+        session_moves_kept(
+            session=session,
+            plan=plan,
+            starts=[s for first, rest in candidates.values() for s in (*first, *rest)],
+        )
+    )
+    days = []
+    for day, (spaced, fallback) in sorted(candidates.items()):
+        chosen = [start for start in spaced if start in kept]
+        if not chosen:  # none of the spaced times keeps the course: the next nearest that does
+            chosen = [start for start in fallback if start in kept][:1]
         if chosen:
             days.append(MoveDay(day, tuple(sorted(chosen))))
     return MoveOptions(window=window, days=tuple(days))

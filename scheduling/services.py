@@ -909,9 +909,11 @@ def session_reschedule(
     return RescheduleResult(moves=moves, applied=True)
 
 
-def _initial_session_cascade(
-    plan: TreatmentPlan, session: Session, new_start: datetime, duration: timedelta
-) -> tuple[Move, ...]:
+def _cascade_inputs(
+    plan: TreatmentPlan, session: Session, earliest: datetime, latest: datetime
+) -> tuple[ProtocolRules, list[BookedSession], SlotSearch]:
+    """The course as the cascade sees it and one slot search wide enough for moving ``session``
+    anywhere from ``earliest`` to ``latest`` (5 queries)."""
     course = list(
         plan.sessions.filter(kind=SessionKind.INITIAL)
         .exclude(status=SessionStatus.CANCELLED)
@@ -920,37 +922,67 @@ def _initial_session_cascade(
     tz = clinic_tz()
     rules = plan_rules(plan)
     remaining = sum(1 for s in course if s.sequence >= session.sequence)
-    first_day = min(local_day(new_start, tz), local_day(course[0].starts_at, tz))
-    last_day = max(local_day(new_start, tz), local_day(course[-1].starts_at, tz)) + timedelta(
+    first_day = min(local_day(earliest, tz), local_day(course[0].starts_at, tz))
+    last_day = max(local_day(latest, tz), local_day(course[-1].starts_at, tz)) + timedelta(
         days=rules.interval_days_max * remaining
     )
     search = slot_search(
         practitioner_id=session.practitioner_id,
         room_id=session.room_id,
         patient_id=plan.patient_id,
-        duration=duration,
+        duration=session.ends_at - session.starts_at,
         first_day=first_day,
         last_day=last_day,
         exclude_plan_id=plan.pk,
     )
+    booked = [
+        BookedSession(
+            s.sequence,
+            s.starts_at,
+            s.ends_at,
+            movable=s.status in (SessionStatus.PLANNED, SessionStatus.NO_SHOW),
+        )
+        for s in course
+    ]
+    return rules, booked, search
+
+
+def _initial_session_cascade(
+    plan: TreatmentPlan, session: Session, new_start: datetime, duration: timedelta
+) -> tuple[Move, ...]:
+    rules, booked, search = _cascade_inputs(plan, session, new_start, new_start)
     result = reschedule_cascade(
-        rules=rules,
-        sessions=[
-            BookedSession(
-                s.sequence,
-                s.starts_at,
-                s.ends_at,
-                movable=s.status in (SessionStatus.PLANNED, SessionStatus.NO_SHOW),
-            )
-            for s in course
-        ],
-        sequence=session.sequence,
-        new_start=new_start,
-        search=search,
+        rules=rules, sessions=booked, sequence=session.sequence, new_start=new_start, search=search
     )
     if isinstance(result, NoFit):
         raise ProtocolViolationError(result)
     return result.moves
+
+
+def session_moves_kept(
+    *, session: Session, plan: TreatmentPlan, starts: Sequence[datetime]
+) -> list[datetime]:
+    """The new starts, among free ones, that keep the course's protocol when the session moves
+    there (the later sessions can follow inside their windows): what ``session_reschedule``
+    would say for each, from one read of the calendar (5 queries) rather than one dry run each.
+    A maintenance session has no windows to keep."""
+    if session.kind == SessionKind.MAINTENANCE or not starts:
+        return list(starts)
+    rules, booked, search = _cascade_inputs(plan, session, min(starts), max(starts))
+    return [
+        start
+        for start in starts
+        if not isinstance(
+            reschedule_cascade(
+                rules=rules,
+                sessions=booked,
+                sequence=session.sequence,
+                new_start=start,
+                search=search,
+            ),
+            NoFit,
+        )
+    ]
 
 
 @transaction.atomic

@@ -378,9 +378,7 @@ def _jiwoo_asks_to_move(desk: Desk) -> None:
     )
     if session is None or patient.user is None:
         return
-    offered = session_move_options(
-        session=session, plan=session.plan, user=patient.user, now=desk.now
-    ).starts
+    offered = session_move_options(session=session, plan=session.plan, now=desk.now).starts
     if offered:
         session_request_create(
             patient=patient,

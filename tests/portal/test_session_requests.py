@@ -51,7 +51,7 @@ def second_session(course: TreatmentPlan) -> Session:
 
 
 def options(session: Session, patient: Patient) -> list[datetime]:
-    return list(session_move_options(session=session, plan=session.plan, user=patient.user).starts)
+    return list(session_move_options(session=session, plan=session.plan).starts)
 
 
 def local(moment: datetime) -> str:
@@ -445,3 +445,24 @@ def test_another_patients_request_never_shows_on_my_schedule(
 
     assert "A work trip that week." not in page
     assert "Your requests" not in page
+
+
+@pytest.mark.parametrize("other_bookings", [10, 200])
+def test_the_move_page_takes_the_same_queries_however_full_the_calendar(
+    patient_client: Client,
+    course: TreatmentPlan,
+    kim: Any,
+    other_bookings: int,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    second = second_session(course)
+    window_start = second.starts_at - timedelta(days=7)
+    for n in range(other_bookings):
+        day = n % 14 or 14
+        day = 15 if day == 7 else day  # day 7 is session 2's own: the practitioner is busy
+        hold(kim, window_start + timedelta(days=day, minutes=45 * (n // 14)))
+
+    with django_assert_num_queries(21):  # was one dry-run reschedule per time offered
+        response = patient_client.get(reverse("portal:session-change", args=[second.pk]))
+
+    assert response.status_code == 200

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinic.formatting import format_day, format_when, local_day
+from clinic.i18n import localized
 from patients.models import Patient, ReminderChannel
 from treatments.models import INTERVAL_DAYS_RANGE, SESSION_COUNT_RANGE, ProtocolTemplate, Treatment
 
@@ -284,7 +285,11 @@ class TreatmentPlan(models.Model):
         help_text=_("Why the course was booked despite a recorded contraindication."),
     )
     overridden_conditions = models.CharField(_("conditions overridden"), max_length=400, blank=True)
+    # Written by the worker and the services for whoever opens the plan later: kept in each
+    # language (English here, Korean in the _ko field) and read with clinic.i18n.localized.
     attention_reason = models.TextField(_("why staff attention is needed"), blank=True)
+    attention_reason_ko = models.TextField(_("why staff attention is needed (Korean)"), blank=True)
+    schedule_notes_ko = models.TextField(_("scheduling notes (Korean)"), blank=True)
     schedule_notes = models.TextField(
         _("scheduling notes"), blank=True, help_text=_("e.g. sessions moved off a taken slot.")
     )
@@ -325,6 +330,14 @@ class TreatmentPlan(models.Model):
             "number": self.pk,
             "day": format_day(local_day(self.booked_at)) if self.booked_at else "—",
         }
+
+    @property
+    def display_attention_reason(self) -> str:
+        return localized(self, "attention_reason")
+
+    @property
+    def display_schedule_notes(self) -> str:
+        return localized(self, "schedule_notes")
 
 
 class SessionKind(models.TextChoices):

@@ -124,8 +124,8 @@ def staff_plan_view(plan: TreatmentPlan) -> StaffPlanView:
         booked_by=plan.booked_by.username,
         overridden_conditions=plan.overridden_conditions,
         override_reason=plan.override_reason,
-        attention_reason=plan.attention_reason,
-        schedule_notes=plan.schedule_notes,
+        attention_reason=plan.display_attention_reason,
+        schedule_notes=plan.display_schedule_notes,
     )
 
 

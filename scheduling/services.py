@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from clinic.formatting import format_day, format_time, format_when
+from clinic.i18n import localized_fields, set_localized
 from patients.models import Patient
 from patients.selectors import patient_contraindications
 from scheduling.errors import BookingConflictError, ProtocolViolationError
@@ -379,11 +379,18 @@ def plan_rules(plan: TreatmentPlan) -> ProtocolRules:
     )
 
 
-def _needs_attention(plan: TreatmentPlan, reason: str) -> TreatmentPlan:
+def _needs_attention(plan: TreatmentPlan, reason: Callable[[], str]) -> TreatmentPlan:
+    """Flag the plan with the reason, written in every language for whoever reads it later."""
     plan.status = PlanStatus.NEEDS_ATTENTION
-    plan.attention_reason = reason
-    plan.save(update_fields=["status", "attention_reason", "updated_at"])
+    fields = set_localized(plan, "attention_reason", reason)
+    plan.save(update_fields=["status", *fields, "updated_at"])
     return plan
+
+
+def _clear_attention(plan: TreatmentPlan) -> list[str]:
+    for name in localized_fields("attention_reason"):
+        setattr(plan, name, "")
+    return localized_fields("attention_reason")
 
 
 def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan:
@@ -406,11 +413,12 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
             room_ids=[plan.room_id],
         )
         if plan.first_session_at <= now:
-            with translation.override(settings.LANGUAGE_CODE):
-                reason = gettext(
+            return _needs_attention(
+                plan,
+                lambda: gettext(
                     "The wished first session time passed before the course was scheduled."
-                )
-            return _needs_attention(plan, reason)
+                ),
+            )
         rules = plan_rules(plan)
         search = _course_search(
             rules=rules,
@@ -423,8 +431,8 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
         )
         result = propose_course(rules=rules, first_start=plan.first_session_at, search=search)
         if isinstance(result, NoFit):
-            with translation.override(settings.LANGUAGE_CODE):
-                return _needs_attention(plan, explain_no_fit(result))
+            no_fit = result
+            return _needs_attention(plan, lambda: explain_no_fit(no_fit))
         sessions = bulk_create_with_history(
             [
                 Session(
@@ -444,8 +452,11 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
             default_change_reason="scheduled",
         )
         plan.status = PlanStatus.ACTIVE
-        with translation.override(settings.LANGUAGE_CODE):
-            plan.schedule_notes = "\n".join(
+        moved = result.moved
+        notes = set_localized(
+            plan,
+            "schedule_notes",
+            lambda: "\n".join(
                 gettext(
                     "Session %(number)s moved from %(wished)s to %(when)s: the preferred slot "
                     "was taken."
@@ -455,9 +466,10 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
                     "wished": format_when(s.preferred_at),
                     "when": format_when(s.starts_at),
                 }
-                for s in result.moved
-            )
-        plan.save(update_fields=["status", "schedule_notes", "updated_at"])
+                for s in moved
+            ),
+        )
+        plan.save(update_fields=["status", *notes, "updated_at"])
         reminders_create_for_sessions(plan=plan, sessions=sessions, now=now)
     return plan
 
@@ -666,8 +678,7 @@ def _maintenance_session_booked(plan: TreatmentPlan) -> None:
     longer apply."""
     reminders_cancel_pending(plan=plan, kinds=MAINTENANCE_KINDS, reason="maintenance booked")
     if plan.attention_reason:
-        plan.attention_reason = ""
-        plan.save(update_fields=["attention_reason", "updated_at"])
+        plan.save(update_fields=[*_clear_attention(plan), "updated_at"])
 
 
 def _off_grid(search: SlotSearch, start: datetime) -> ValidationError:
@@ -1128,11 +1139,15 @@ def session_mark_no_show(
     session.save(update_fields=["status", "updated_at"])
     reminders_cancel_pending(session=session, reason="patient did not come")
     if session.kind == SessionKind.MAINTENANCE:
-        with translation.override(settings.LANGUAGE_CODE):
-            reason = gettext("The maintenance session on %(when)s was missed: book a new one.") % {
-                "when": format_when(session.starts_at)
-            }
-        _maintenance_session_lost(plan, now=now, reason=reason)
+        missed_at = session.starts_at
+        _maintenance_session_lost(
+            plan,
+            now=now,
+            reason=lambda: (
+                gettext("The maintenance session on %(when)s was missed: book a new one.")
+                % {"when": format_when(missed_at)}
+            ),
+        )
     else:
         _course_progress(plan, now=now)
     return session
@@ -1157,15 +1172,11 @@ def _course_progress(plan: TreatmentPlan, *, now: datetime) -> None:
     if course and len(course) >= least and all(s.status == SessionStatus.COMPLETED for s in course):
         _start_maintenance(plan, last_day=local_day(course[-1].starts_at, tz), now=now)
         return
-    # Stored on the plan and read later by whoever opens it: written in the clinic's language.
-    with translation.override(settings.LANGUAGE_CODE):
-        reason = _course_problem(plan, course)
-    if reason:
-        _needs_attention(plan, reason)
+    if _course_problem(plan, course):
+        _needs_attention(plan, lambda: _course_problem(plan, course))
     elif plan.status == PlanStatus.NEEDS_ATTENTION:
         plan.status = PlanStatus.ACTIVE
-        plan.attention_reason = ""
-        plan.save(update_fields=["status", "attention_reason", "updated_at"])
+        plan.save(update_fields=["status", *_clear_attention(plan), "updated_at"])
 
 
 def _course_problem(plan: TreatmentPlan, course: list[Session]) -> str:
@@ -1211,12 +1222,10 @@ def _start_maintenance(plan: TreatmentPlan, *, last_day: date, now: datetime) ->
     months = plan.template.maintenance_interval_months
     if months is None:
         plan.status = PlanStatus.COMPLETED
-        plan.attention_reason = ""
-        plan.save(update_fields=["status", "attention_reason", "updated_at"])
+        plan.save(update_fields=["status", *_clear_attention(plan), "updated_at"])
         return
     plan.status = PlanStatus.MAINTENANCE
-    plan.attention_reason = ""
-    plan.save(update_fields=["status", "attention_reason", "updated_at"])
+    plan.save(update_fields=["status", *_clear_attention(plan), "updated_at"])
     _next_maintenance(plan, after=last_day, now=now)
 
 
@@ -1226,22 +1235,28 @@ def _next_maintenance(plan: TreatmentPlan, *, after: date, now: datetime) -> Non
         return
     plan.maintenance_due_on = add_months(after, months)
     plan.maintenance_cycle += 1
-    plan.attention_reason = ""
     plan.save(
-        update_fields=["maintenance_due_on", "maintenance_cycle", "attention_reason", "updated_at"]
+        update_fields=[
+            "maintenance_due_on",
+            "maintenance_cycle",
+            *_clear_attention(plan),
+            "updated_at",
+        ]
     )
     reminders_create_for_maintenance(plan=plan, now=now)
 
 
-def _maintenance_session_lost(plan: TreatmentPlan, *, now: datetime, reason: str = "") -> None:
+def _maintenance_session_lost(
+    plan: TreatmentPlan, *, now: datetime, reason: Callable[[], str] | None = None
+) -> None:
     """A booked maintenance session will not happen: the patient is reminded again (reminders
     still ahead come back), and a missed one is flagged for staff."""
     if plan.status != PlanStatus.MAINTENANCE:
         return
     reminders_rearm_maintenance(plan=plan, now=now)
-    if reason:
-        plan.attention_reason = reason
-        plan.save(update_fields=["attention_reason", "updated_at"])
+    if reason is not None:
+        fields = set_localized(plan, "attention_reason", reason)
+        plan.save(update_fields=[*fields, "updated_at"])
 
 
 # --- Practitioners' leave -------------------------------------------------------------------

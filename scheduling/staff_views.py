@@ -136,7 +136,7 @@ def _say_what_happened(request: HttpRequest, plan: TreatmentPlan) -> None:
         messages.warning(
             request,
             gettext("The course for %(patient)s needs attention: %(reason)s")
-            % {"patient": plan.patient, "reason": plan.attention_reason},
+            % {"patient": plan.patient, "reason": plan.display_attention_reason},
         )
     elif sessions:
         messages.success(

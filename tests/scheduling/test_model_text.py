@@ -4,7 +4,7 @@ clinic-local times, in the reader's language, without a query per row."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -66,3 +66,26 @@ def test_a_reminder_names_its_kind_and_local_due_time_without_a_query(
     assert text == (
         f"Session reminder (same day) for course {session.plan_id}, due Tue 2 Mar 2027, 08:00"
     )
+
+
+def test_a_plans_attention_reason_is_kept_in_each_language_for_whoever_reads_it(
+    kim: Any, rejuran: Any, staff_user: Any, tuesday: date
+) -> None:
+    from scheduling.services import session_mark_no_show
+    from tests.factories import PatientFactory
+    from tests.helpers import book_and_schedule, sessions_of
+
+    past = tuesday - timedelta(days=70)
+    plan = book_and_schedule(
+        PatientFactory(), rejuran, kim, seoul(past, 10), staff_user, now=seoul(past, 9)
+    )
+    first = sessions_of(plan)[1]
+
+    session_mark_no_show(session=first, marked_by=staff_user, now=seoul(past, 12))
+
+    plan.refresh_from_db()
+    assert plan.attention_reason.startswith("Session 1 was missed on ")
+    assert plan.display_attention_reason == plan.attention_reason
+    with translation.override("ko"):
+        assert plan.display_attention_reason.startswith("1회차")
+        assert "오전 10:00" in plan.display_attention_reason

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv/bin
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: help setup run test lint schema bench messages
+.PHONY: help setup run test lint schema bench bench-http messages
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,3 +39,6 @@ messages: setup  ## bring the Korean/English catalogues in step with the code an
 
 bench: setup  ## performance figures (printed, not asserted)
 	@bash scripts/bench
+
+bench-http: setup  ## pages and API under load (gunicorn + wrk) at a clinic group's size
+	@bash scripts/bench-http $(BENCH_ARGS)

@@ -62,17 +62,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def url_problem(url: str) -> str | None:
-    """Why this URL must not be used, or None."""
+def url_problem(
+    url: str, *, variable: str = "BENCH_DATABASE_URL", default: str = DEFAULT_URL
+) -> str | None:
+    """Why this URL (read from ``variable``) must not be used, or None."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         return (
             "The benchmarks need PostgreSQL and refuse to run on SQLite: they measure the "
             "exclusion constraints, SKIP LOCKED and the partial index, which SQLite does not have. "
-            f"Set BENCH_DATABASE_URL=postgres://... (default {DEFAULT_URL})."
+            f"Set {variable}=postgres://... (default {default})."
         )
     if parts.scheme not in {"postgres", "postgresql"}:
-        return f"BENCH_DATABASE_URL must be a postgres:// URL, got scheme {parts.scheme!r}."
+        return f"{variable} must be a postgres:// URL, got scheme {parts.scheme!r}."
     name = parts.path.lstrip("/")
     if "bench" not in name:
         # The database is dropped and recreated: never point this at one that holds real data.

@@ -24,6 +24,7 @@ portal_pages = for_audience(patient_required, [*my_scheduling_pages, *my_patient
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Patients choose a password from a link the clinic sends (short: it goes into SMS).

@@ -28,6 +28,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@never_cache
+@require_GET
+def ping(request: HttpRequest) -> HttpResponse:
+    """The cheapest answer the application can give: no database, no template. Load tests
+    measure it as the baseline the other pages are compared with."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(
         {"errors": [{"field": None, "code": code, "message": message}]}, status=status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -63,6 +64,22 @@ def test_health_check_reports_ok(client: Client) -> None:
     response = client.get(reverse("healthz"))
 
     assert response.json() == {"status": "ok"}
+
+
+def test_ping_answers_ok_without_touching_the_database(
+    client: Client, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    with django_assert_num_queries(0):
+        response = client.get(reverse("ping"))
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Content-Type"].startswith("text/plain")
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_ping_answers_only_get(client: Client) -> None:
+    assert client.post(reverse("ping")).status_code == 405
 
 
 def test_the_language_can_be_switched_to_korean(client: Client, staff_user: User) -> None:

@@ -1,0 +1,116 @@
+"""What is measured: the pages and API calls a clinic uses all day, and one write; and the SQL
+queries each one makes, counted in-process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from benchmarks.http.seed import Targets
+
+Auth = Literal["none", "staff", "patient", "token"]
+FREE_SLOT_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    auth: Auth
+    write: bool = False  # the reschedule POST, driven by the Lua script
+
+
+def endpoints(targets: Targets) -> list[Endpoint]:
+    day = targets.day.isoformat()
+    until = (targets.day + timedelta(days=FREE_SLOT_DAYS - 1)).isoformat()
+    week = f"date_from={targets.week_first.isoformat()}&date_to={targets.week_last.isoformat()}"
+    return [
+        Endpoint("ping (no database)", "/ping", "none"),
+        Endpoint("Today", "/staff/", "staff"),
+        Endpoint("calendar day, all practitioners", f"/staff/calendar/?day={day}", "staff"),
+        Endpoint(
+            "calendar week, one practitioner",
+            f"/staff/calendar/?view=week&practitioner={targets.practitioner_id}&day={day}",
+            "staff",
+        ),
+        Endpoint("patient search q=kim", "/staff/patients/?q=kim", "staff"),
+        Endpoint("patient page, 3 courses", f"/staff/patients/{targets.patient_id}/", "staff"),
+        Endpoint("portal: My schedule", "/my/", "patient"),
+        Endpoint("API sessions/, one week", f"/api/v1/sessions/?{week}", "token"),
+        Endpoint("API me/schedule/", "/api/v1/me/schedule/", "patient"),
+        Endpoint(
+            f"API free slots, {FREE_SLOT_DAYS} days",
+            f"/api/v1/practitioners/{targets.practitioner_id}/free-slots/"
+            f"?treatment=rejuran-healer&from={day}&to={until}",
+            "token",
+        ),
+        Endpoint("API reschedule (write)", "/api/v1/sessions/{id}/reschedule/", "token", True),
+    ]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    staff_cookie: str
+    patient_cookie: str
+    token: str
+
+    def headers(self, endpoint: Endpoint) -> dict[str, str]:
+        match endpoint.auth:
+            case "staff":
+                found = {"Cookie": self.staff_cookie}
+            case "patient":
+                found = {"Cookie": self.patient_cookie}
+            case "token":
+                found = {"Authorization": f"Bearer {self.token}"}
+            case _:
+                found = {}
+        if endpoint.write:
+            found["Content-Type"] = "application/json"
+        return found
+
+
+@dataclass(frozen=True)
+class QueryCount:
+    queries: int
+    status: int
+
+
+def count_queries(
+    endpoint: Endpoint, credentials: Credentials, *, write_session: int | None
+) -> QueryCount:
+    """SQL queries of one request, made in this process with Django's test client against the
+    same database, with the same cookies or token: one request to warm caches, one counted."""
+    # Imported here: Django is set up only once the settings are chosen.
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from benchmarks.http.seed import reschedule_moves
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = credentials.headers(endpoint)
+    for pair in headers.pop("Cookie", "").split(";"):
+        if "=" in pair:
+            name, value = pair.strip().split("=", 1)
+            client.cookies[name] = value
+
+    def once() -> int:
+        if not endpoint.write:
+            return client.get(endpoint.path, headers=headers).status_code
+        if write_session is None:
+            raise ValueError("the write path needs a session to move")
+        ((session_id, target, _),) = reschedule_moves([write_session])
+        return client.post(
+            endpoint.path.format(id=session_id),
+            json.dumps({"new_start": target}),
+            content_type="application/json",
+            headers={"Authorization": headers["Authorization"]},
+        ).status_code
+
+    once()
+    with CaptureQueriesContext(connection) as captured:
+        status = once()
+    return QueryCount(len(captured.captured_queries), status)

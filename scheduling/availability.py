@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from typing import cast
 
 from django.db.models import Q
@@ -32,7 +33,7 @@ from scheduling.planner import (
     Calendar,
     Interval,
     SlotSearch,
-    free_starts,
+    iter_free_starts,
     local_datetime,
 )
 from scheduling.planner import Closure as ClosedDays
@@ -147,10 +148,17 @@ def availability(
 
 
 def free_starts_after(
-    search: SlotSearch, *, after: datetime, first_day: date, last_day: date
+    search: SlotSearch,
+    *,
+    after: datetime,
+    first_day: date,
+    last_day: date,
+    limit: int | None = None,
 ) -> list[datetime]:
-    """Free starts in the range later than ``after``, in time order."""
-    return [start for start in free_starts(search, first_day, last_day) if start > after]
+    """Free starts in the range later than ``after``, in time order; only the first ``limit``
+    when given (the search then stops as soon as it has them)."""
+    later = (start for start in iter_free_starts(search, first_day, last_day) if start > after)
+    return list(islice(later, limit))
 
 
 @dataclass(frozen=True)
@@ -180,8 +188,10 @@ def next_free_slots(*, now: datetime, days: int = 7, count: int = 3) -> list[Nex
         search = found.search(
             practitioner_id=practitioner.pk, duration=timedelta(minutes=min(lengths))
         )
-        starts = free_starts_after(search, after=now, first_day=first_day, last_day=last_day)
-        offers.append(NextFree(practitioner, starts[:count]))
+        starts = free_starts_after(
+            search, after=now, first_day=first_day, last_day=last_day, limit=count
+        )
+        offers.append(NextFree(practitioner, starts))
     return offers
 
 

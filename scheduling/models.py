@@ -428,6 +428,13 @@ class Session(models.Model):
             models.Index(fields=["room", "starts_at"], name="session_room_idx"),
             models.Index(fields=["patient", "starts_at"], name="session_patient_idx"),
             models.Index(fields=["starts_at"], name="session_starts_idx"),
+            # "Is a maintenance session booked?" for each course in maintenance: a few hundred
+            # rows among the sessions of every course ever booked.
+            models.Index(
+                fields=["plan"],
+                condition=Q(kind="maintenance", status="planned"),
+                name="session_maintenance_booked_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -548,6 +555,13 @@ class Reminder(models.Model):
                 fields=["due_at"],
                 condition=Q(status="pending"),
                 name="reminder_pending_due_idx",
+            ),
+            # Today's "failed for good" list: a handful of rows among a million sent ones.
+            models.Index(
+                F("due_at").desc(),
+                F("id").desc(),
+                condition=Q(status="failed"),
+                name="reminder_failed_due_idx",
             ),
         ]
         constraints = [

@@ -701,9 +701,14 @@ def free_starts(search: SlotSearch, first_day: date, last_day: date) -> list[dat
     """Every start time in the date range at which a session fits: inside opening hours and the
     practitioner's hours, clear of closures, leave and other sessions, on the booking grid (every
     step from the opening time of the clinic's period)."""
+    return list(iter_free_starts(search, first_day, last_day))
+
+
+def iter_free_starts(search: SlotSearch, first_day: date, last_day: date) -> Iterator[datetime]:
+    """``free_starts`` one at a time, in time order, so a caller wanting the first few stops
+    there instead of walking every day of the range."""
     tz = search.calendar.tz
     step, duration = search.step, search.duration
-    starts = []
     for day in days(first_day, last_day):
         for period in search.calendar.bookable(day):
             # Step in absolute time: wall-clock steps repeat or skip instants across a DST change.
@@ -712,10 +717,9 @@ def free_starts(search: SlotSearch, first_day: date, last_day: date) -> list[dat
             while start + duration <= period.end:
                 blocker = search.blocking(start, start + duration)
                 if blocker is None:
-                    starts.append(start.astimezone(tz))
+                    yield start.astimezone(tz)
                     start += step
                 else:
                     # Jump past the blocking session, staying on the step grid.
                     steps = -(-(_utc(blocker.end) - origin) // step)
                     start = max(start + step, origin + steps * step)
-    return starts

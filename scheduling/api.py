@@ -32,6 +32,7 @@ from clinic.api.schema import ErrorResponseSerializer
 from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling import services
+from scheduling.calendar_rules import leave_interval
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
     Leave,
@@ -59,7 +60,6 @@ from scheduling.presenters import (
 from scheduling.reminders import reminder_retry
 from scheduling.selectors import (
     free_slots,
-    leave_interval,
     patient_schedule_for_user,
     plans_visible_to,
     practitioner_working_pattern,

@@ -7,7 +7,6 @@ A single booking still asks ``selectors.slot_search``; this is the same data, re
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -17,27 +16,22 @@ from typing import cast
 from django.db.models import Q
 
 from clinic.formatting import local_day
+from scheduling.calendar_rules import CalendarRules, calendar_rules
 from scheduling.models import (
     MAX_SESSION_LENGTH,
-    Closure,
-    Leave,
-    OpeningHours,
     Practitioner,
     Session,
     SessionStatus,
     TreatmentPlan,
-    WorkingHours,
 )
 from scheduling.planner import (
     BusySet,
-    Calendar,
     Interval,
     SlotSearch,
     iter_free_starts,
     local_datetime,
 )
-from scheduling.planner import Closure as ClosedDays
-from scheduling.selectors import clinic_tz, day_bounds, leave_interval, slot_step
+from scheduling.selectors import clinic_tz, day_bounds, slot_step
 
 
 @dataclass
@@ -45,10 +39,7 @@ class Availability:
     """Opening hours, closures, and each practitioner's hours, leave and bookings (and those of
     the rooms and patients asked about) over a date range."""
 
-    opening_hours: dict[int, list[tuple[time, time]]]
-    closures: list[ClosedDays]
-    working: dict[int, dict[int, list[tuple[time, time]]]]
-    leave: dict[int, list[Interval]]
+    rules: CalendarRules
     by_practitioner: dict[int, list[Interval]] = field(default_factory=dict)
     by_room: dict[int, list[Interval]] = field(default_factory=dict)
     by_patient: dict[int, list[Interval]] = field(default_factory=dict)
@@ -72,15 +63,8 @@ class Availability:
         busy = kept(self.by_practitioner.get(practitioner_id, []))
         if room_id is not None:
             busy += kept(self.by_room.get(room_id, []))
-        working = self.working.get(practitioner_id)
         return SlotSearch(
-            calendar=Calendar(
-                tz=clinic_tz(),
-                opening_hours=self.opening_hours,
-                closures=self.closures,
-                working_hours=working or None,
-                leave=self.leave.get(practitioner_id, []),
-            ),
+            calendar=self.rules.for_practitioner(practitioner_id),
             busy=BusySet(busy),
             duration=duration,
             step=slot_step(),
@@ -98,33 +82,12 @@ def availability(
     room_ids: Iterable[int] = (),
     patient_ids: Iterable[int] = (),
 ) -> Availability:
-    """Everything free-time searches need for these people and rooms (5 queries)."""
+    """Everything free-time searches need for these people and rooms (2 queries)."""
     practitioners = sorted(set(practitioner_ids))
     rooms = sorted(set(room_ids))
     patients = sorted(set(patient_ids))
-    hours: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
-    for period in OpeningHours.objects.all():
-        hours[period.weekday].append((period.opens_at, period.closes_at))
-    closures = [
-        ClosedDays(c.starts_on, c.ends_on, c.reason)
-        for c in Closure.objects.filter(starts_on__lte=last_day, ends_on__gte=first_day)
-    ]
-    working: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for shift in WorkingHours.objects.filter(practitioner_id__in=practitioners):
-        working[shift.practitioner_id][shift.weekday].append((shift.start_time, shift.end_time))
-    leave: defaultdict[int, list[Interval]] = defaultdict(list)
-    for stretch in Leave.objects.filter(
-        practitioner_id__in=practitioners,
-        starts_on__lte=last_day + timedelta(days=1),
-        ends_on__gte=first_day - timedelta(days=1),
-    ):
-        leave[stretch.practitioner_id].append(leave_interval(stretch))
-    found = Availability(
-        opening_hours=dict(hours),
-        closures=closures,
-        working={pid: dict(days) for pid, days in working.items()},
-        leave=dict(leave),
-    )
+    rules = calendar_rules(first_day=first_day, last_day=last_day, practitioner_ids=practitioners)
+    found = Availability(rules=rules)
     start, end = day_bounds(first_day, last_day)
     # A session starting the day before may run into the range; one starting late on the last
     # day may run out of it.
@@ -169,7 +132,7 @@ class NextFree:
 
 def next_free_slots(*, now: datetime, days: int = 7, count: int = 3) -> list[NextFree]:
     """Each practitioner's next free starts from ``now``, for the shortest treatment they
-    perform, within ``days`` days (7 queries whatever the number of practitioners)."""
+    perform, within ``days`` days (4 queries whatever the number of practitioners)."""
     practitioners = list(
         Practitioner.objects.filter(is_active=True)
         .prefetch_related("treatments")
@@ -206,7 +169,7 @@ MAINTENANCE_SEARCH_DAYS = 14  # either side of the due date
 
 def maintenance_offers(*, plans: list[TreatmentPlan], now: datetime) -> list[MaintenanceOffer]:
     """For each course due for maintenance, the free start nearest its due date (at the time of
-    day of its last session when free), never in the past (5 queries for any number of plans).
+    day of its last session when free), never in the past (2 queries for any number of plans).
     Plans need their sessions prefetched."""
     if not plans:
         return []

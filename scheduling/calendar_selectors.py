@@ -7,13 +7,13 @@ scheduling selectors, so the calendar sees the same sessions, hours and leave as
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date
 
-from scheduling.models import Leave, Practitioner, Room, Session, WorkingHours
-from scheduling.planner import Calendar, Interval
-from scheduling.selectors import clinic_calendar, leave_interval, sessions_between
+from scheduling.calendar_rules import calendar_rules
+from scheduling.models import Practitioner, Room, Session
+from scheduling.planner import Calendar
+from scheduling.selectors import sessions_between
 
 
 @dataclass(frozen=True)
@@ -52,41 +52,19 @@ def calendar_sources(
 ) -> CalendarSources:
     """The sessions the user may see starting on local days ``first_day``–``last_day`` (only
     one practitioner's or one room's when given), with patient, treatment, practitioner and
-    room loaded; the clinic's calendar; and every practitioner's calendar (5 queries)."""
+    room loaded; the clinic's calendar; and every practitioner's calendar (2 queries)."""
     sessions = sessions_between(user=user, first_day=first_day, last_day=last_day)
     if practitioner_id is not None:
         sessions = sessions.filter(practitioner_id=practitioner_id)
     if room_id is not None:
         sessions = sessions.filter(room_id=room_id)
-    clinic = clinic_calendar(first_day=first_day, last_day=last_day)  # 2 queries
-    shifts = WorkingHours.objects.all()
-    # A day either side, as the booking calendar reads leave (selectors.clinic_calendar).
-    stretches = Leave.objects.filter(
-        starts_on__lte=last_day + timedelta(days=1), ends_on__gte=first_day - timedelta(days=1)
+    rules = calendar_rules(
+        first_day=first_day,
+        last_day=last_day,
+        practitioner_ids=None if practitioner_id is None else [practitioner_id],
     )
-    if practitioner_id is not None:
-        shifts = shifts.filter(practitioner_id=practitioner_id)
-        stretches = stretches.filter(practitioner_id=practitioner_id)
-    working: defaultdict[int, defaultdict[int, list[tuple[time, time]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for shift in shifts:
-        working[shift.practitioner_id][shift.weekday].append((shift.start_time, shift.end_time))
-    leave: defaultdict[int, list[Interval]] = defaultdict(list)
-    for stretch in stretches:
-        leave[stretch.practitioner_id].append(leave_interval(stretch))
     return CalendarSources(
         sessions=list(sessions),
-        clinic=clinic,
-        practitioners={
-            pk: Calendar(
-                tz=clinic.tz,
-                opening_hours=clinic.opening_hours,
-                closures=clinic.closures,
-                # No pattern of their own: they work whenever the clinic is open.
-                working_hours=dict(working[pk]) if pk in working else None,
-                leave=leave.get(pk, []),
-            )
-            for pk in {*working, *leave}
-        },
+        clinic=rules.clinic(),
+        practitioners={pk: rules.for_practitioner(pk) for pk in {*rules.working, *rules.leave}},
     )

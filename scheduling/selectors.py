@@ -5,11 +5,9 @@ Each function issues a fixed number of queries whatever the range or the number 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -20,12 +18,11 @@ from django.utils.translation import gettext
 
 from clinic.roles import is_staff_member
 from patients.models import Patient
+from scheduling.calendar_rules import calendar_rules, clinic_tz
 from scheduling.models import (
     MAX_SESSION_LENGTH,
     CalendarFeed,
-    Closure,
     Leave,
-    OpeningHours,
     PlanStatus,
     Practitioner,
     Reminder,
@@ -47,14 +44,9 @@ from scheduling.planner import (
     free_starts,
     local_datetime,
 )
-from scheduling.planner import Closure as ClosedDays
 from treatments.models import ProtocolTemplate, Treatment
 
 MAX_FREE_SLOT_DAYS = 56
-
-
-def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def slot_step() -> timedelta:
@@ -69,53 +61,17 @@ def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
     )
 
 
-def leave_interval(leave: Leave) -> Interval:
-    """A stretch of leave as instants: an empty "from" is the start of the first day, an empty
-    "until" the end of the last."""
-    tz = clinic_tz()
-    start = local_datetime(leave.starts_on, leave.start_time or time(0), tz)
-    end = (
-        local_datetime(leave.ends_on, leave.end_time, tz)
-        if leave.end_time is not None
-        else local_datetime(leave.ends_on + timedelta(days=1), time(0), tz)
-    )
-    return Interval(start, end, leave.reason)
-
-
 def clinic_calendar(
     *, first_day: date, last_day: date, practitioner_id: int | None = None
 ) -> Calendar:
-    """Opening hours and the closures touching the range (2 queries); with a practitioner, also
-    their working hours and the leave touching the range (2 more)."""
-    hours: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
-    for period in OpeningHours.objects.all():
-        hours[period.weekday].append((period.opens_at, period.closes_at))
-    closures = [
-        ClosedDays(c.starts_on, c.ends_on, c.reason)
-        for c in Closure.objects.filter(starts_on__lte=last_day, ends_on__gte=first_day)
-    ]
+    """Opening hours and the closures touching the range; with a practitioner, also their
+    working hours and the leave touching the range (1 query)."""
     if practitioner_id is None:
-        return Calendar(tz=clinic_tz(), opening_hours=dict(hours), closures=closures)
-    working: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
-    for shift in WorkingHours.objects.filter(practitioner_id=practitioner_id):
-        working[shift.weekday].append((shift.start_time, shift.end_time))
-    # A day either side: a session starting late on the last day may run into the next one.
-    leave = [
-        leave_interval(stretch)
-        for stretch in Leave.objects.filter(
-            practitioner_id=practitioner_id,
-            starts_on__lte=last_day + timedelta(days=1),
-            ends_on__gte=first_day - timedelta(days=1),
-        )
-    ]
-    return Calendar(
-        tz=clinic_tz(),
-        opening_hours=dict(hours),
-        closures=closures,
-        # No pattern of their own: they work whenever the clinic is open.
-        working_hours=dict(working) if working else None,
-        leave=leave,
+        return calendar_rules(first_day=first_day, last_day=last_day).clinic()
+    rules = calendar_rules(
+        first_day=first_day, last_day=last_day, practitioner_ids=[practitioner_id]
     )
+    return rules.for_practitioner(practitioner_id)
 
 
 def busy_intervals(
@@ -172,7 +128,7 @@ def slot_search(
     exclude_session_ids: Iterable[int] = (),
 ) -> SlotSearch:
     """The calendar (the clinic's and the practitioner's) and the busy time of the practitioner,
-    the room and the patient for a date range, ready for the planner (5 queries)."""
+    the room and the patient for a date range, ready for the planner (2 queries)."""
     start, end = day_bounds(first_day, last_day)
     busy, patient_busy = busy_intervals(
         practitioner_id=practitioner_id,
@@ -565,7 +521,7 @@ def first_free_slot(
     days: int = BOOKING_SEARCH_DAYS,
 ) -> datetime | None:
     """The earliest start on or after ``from_day`` at which a booking would be accepted, looking
-    ``days`` days ahead (4 queries)."""
+    ``days`` days ahead (3 queries)."""
     slots = free_slots(
         practitioner=practitioner,
         treatment=treatment,
@@ -615,7 +571,7 @@ def booking_defaults(*, patient: Patient, treatment: Treatment, today: date) -> 
 
 def move_options(*, session: Session, day: date) -> list[datetime]:
     """Free starts on ``day`` for moving a session: its practitioner, room and patient must be
-    free, leaving its own course aside (moving it may move the later sessions). 5 queries."""
+    free, leaving its own course aside (moving it may move the later sessions). 2 queries."""
     search = slot_search(
         practitioner_id=session.practitioner_id,
         room_id=session.room_id,

@@ -34,6 +34,7 @@ from clinic.formatting import format_day, format_time, format_when
 from clinic.i18n import localized_fields, set_localized
 from patients.models import Patient
 from patients.selectors import patient_contraindications
+from scheduling.calendar_rules import leave_interval
 from scheduling.errors import BookingConflictError, ProtocolViolationError
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
@@ -69,7 +70,7 @@ from scheduling.reminders import (
     reminders_create_for_sessions,
     reminders_rearm_maintenance,
 )
-from scheduling.selectors import check_bookable, clinic_tz, leave_interval, slot_search
+from scheduling.selectors import check_bookable, clinic_tz, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
 # How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
@@ -924,7 +925,7 @@ def _cascade_inputs(
     plan: TreatmentPlan, session: Session, earliest: datetime, latest: datetime
 ) -> tuple[ProtocolRules, list[BookedSession], SlotSearch]:
     """The course as the cascade sees it and one slot search wide enough for moving ``session``
-    anywhere from ``earliest`` to ``latest`` (5 queries)."""
+    anywhere from ``earliest`` to ``latest`` (3 queries)."""
     course = list(
         plan.sessions.filter(kind=SessionKind.INITIAL)
         .exclude(status=SessionStatus.CANCELLED)
@@ -975,7 +976,7 @@ def session_moves_kept(
 ) -> list[datetime]:
     """The new starts, among free ones, that keep the course's protocol when the session moves
     there (the later sessions can follow inside their windows): what ``session_reschedule``
-    would say for each, from one read of the calendar (5 queries) rather than one dry run each.
+    would say for each, from one read of the calendar (3 queries) rather than one dry run each.
     A maintenance session has no windows to keep."""
     if session.kind == SessionKind.MAINTENANCE or not starts:
         return list(starts)

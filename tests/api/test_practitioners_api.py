@@ -555,7 +555,7 @@ def test_free_slots_cost_the_same_queries_whatever_the_range_or_the_bookings(
 
     # the caller's roles, practitioner, treatment, does the practitioner perform it, then the
     # search itself: opening hours, closures, working hours, leave, busy time
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         response = staff_api.get(url)
 
     assert response.status_code == 200

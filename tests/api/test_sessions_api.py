@@ -1224,7 +1224,7 @@ def test_booking_one_session_costs_a_fixed_number_of_queries(
         SessionFactory(plan=holder, sequence=1, starts_at=start, ends_at=start + SESSION)
 
     # the caller's roles, the plan in the body, then session_book (20) and the answer (1)
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(20):
         response = staff_api.post(
             f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
         )

@@ -105,7 +105,7 @@ def test_ranges_outside_one_day_to_eight_weeks_are_refused(
 
 @pytest.mark.parametrize("bookings", [0, 10, 200])
 @pytest.mark.parametrize("days", [1, 28])
-def test_six_queries_whatever_the_range_or_the_bookings(
+def test_three_queries_whatever_the_range_or_the_bookings(
     kim: Practitioner,
     rejuran_treatment: Treatment,
     tuesday: date,
@@ -116,9 +116,9 @@ def test_six_queries_whatever_the_range_or_the_bookings(
     for n in range(bookings):
         hold(kim, seoul(tuesday + timedelta(days=n % 28), 10) + timedelta(minutes=45 * (n // 28)))
 
-    # whether Dr. Kim performs it, opening hours, closures, the practitioner's working hours
-    # and leave, busy time
-    with django_assert_num_queries(6):
+    # whether Dr. Kim performs it, the calendar (opening hours, closures, the practitioner's
+    # working hours and leave in one union), busy time
+    with django_assert_num_queries(3):
         slots = free_slots(
             practitioner=kim,
             treatment=rejuran_treatment,

@@ -525,11 +525,11 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
         other_booking(at(56, hour))
     third = sessions_of(course)[3]
 
-    # 5 queries each to read the calendar and busy time of the new slot and of the cascade
-    # (opening hours, closures, working hours, leave, sessions), besides the locks and writes.
-    with django_assert_num_queries(18):
+    # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
+    # one) and the busy time of the new slot and of the cascade, besides the locks and writes.
+    with django_assert_num_queries(12):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(27):
+    with django_assert_num_queries(21):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -1488,5 +1488,5 @@ def test_booking_one_session_takes_a_fixed_number_of_queries(
 
     # plan (locked), a planned maintenance session?, performs?, patient and practitioner locks,
     # next number, the slot (5), the insert with its history, reminders (3) and savepoints
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(17):
         session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)

@@ -163,7 +163,7 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
     # free times (practitioners and treatments, hours, closures, working hours, leave, bookings);
     # failed reminders; maintenance due (+ sessions); patients' open requests
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(13):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
@@ -427,7 +427,7 @@ def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
         hold(kim, start)
     url = reverse("staff:book", args=[jiwoo.pk])
 
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(18):
         response = staff.post(url, booking(rejuran, kim, tuesday), headers={"HX-Request": "true"})
 
     assert response.context["preview"].fits
@@ -582,7 +582,7 @@ def test_maintenance_takes_the_same_queries_however_many_are_due(
         plan.save()
 
     # session, user, roles; practitioners; due plans (+ sessions); availability (5)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         response = staff.get(reverse("staff:maintenance"))
 
     assert sum(len(offers) for _, offers in response.context["groups"]) == plans

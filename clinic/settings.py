@@ -150,6 +150,15 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["username", "password"]  # never copied into the attempt's record
 AXES_VERBOSE = False
 
+# Staff logins end after STAFF_SESSION_IDLE_MINUTES without a request; every login ends
+# SESSION_ABSOLUTE_HOURS after it began (clinic/sessions.py). Patients have no idle limit.
+STAFF_SESSION_IDLE_MINUTES = env.integer("STAFF_SESSION_IDLE_MINUTES", 15, minimum=1)
+SESSION_ABSOLUTE_HOURS = env.integer("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "clinic.sessions.SessionExpiryMiddleware",
+)
+
 # --- End of logins and sessions -------------------------------------------------------------
 
 # --- Clinic, time and language --------------------------------------------------------------

@@ -8,12 +8,17 @@ stolen cookie or token could still use.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.models import ApiToken
+from clinic.roles import Role
 
 SESSION_USER_KEY = "_auth_user_id"
 
@@ -64,3 +69,21 @@ def user_password_set(*, user: User, password: str, keep_session_key: str | None
     user.save(update_fields=["password"])
     user_access_end(user=user, keep_session_key=keep_session_key)
     return user
+
+
+# The roles whose work is in the Django admin; nobody else gets to open it.
+ADMIN_SITE_ROLES = frozenset({Role.STAFF.value, Role.CLINIC_ADMIN.value})
+
+
+def user_admin_site_check(*, is_staff: bool, groups: Iterable[Group]) -> None:
+    """Access to the admin site ("staff status") follows the role: a clinic admin cannot give it
+    to a patient or to a login without a role."""
+    if is_staff and not {group.name for group in groups} & ADMIN_SITE_ROLES:
+        raise ValidationError(
+            {
+                "is_staff": _(
+                    "Only the Staff and Clinic admin roles use the admin site: give the user "
+                    "one of those roles, or untick staff status."
+                )
+            }
+        )

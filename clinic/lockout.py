@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
@@ -61,3 +62,16 @@ class LockoutHandler(AxesDatabaseHandler):
             return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Axes' check before any password is looked at. Every login form passes the request; a
+    check without one (a shell, a script) has no client to count and is left to the next
+    backend instead of failing."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, **kwargs: Any
+    ) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, **kwargs)

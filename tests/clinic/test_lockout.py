@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -98,6 +99,15 @@ def test_the_client_is_locked_for_every_other_account(client, staff_user, patien
 def test_a_patient_account_is_locked_too(client, patient):
     fail(client, patient.user.username)
     assert attempt(Client(), patient.user.username, PASSWORD, ip="192.0.2.1").status_code == 429
+
+
+def test_five_failures_spread_over_fifteen_minutes_lock(client, staff_user):
+    for _ in range(4):
+        attempt(client, "reception", "wrong-password")
+        AccessAttempt.objects.update(
+            attempt_time=F("attempt_time") - timedelta(minutes=3, seconds=30)
+        )
+    assert attempt(client, "reception", "wrong-password").status_code == 429
 
 
 def test_after_the_cool_off_the_right_password_works(client, staff_user):

@@ -63,3 +63,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in active:
             api_token_revoke(token=token)
         messages.success(request, _("Revoked %(count)d token(s).") % {"count": len(active)})
+
+
+from clinic import user_admin  # noqa: E402, F401 -- registers the users' admin

@@ -6,3 +6,16 @@ class ClinicConfig(AppConfig):
 
     name = "clinic"
     verbose_name = "Clinic"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from clinic.sessions import session_login_record
+
+        # Every way of logging in (login page, admin, set-password link) starts the session's
+        # clock, so its limits are known without a query on later requests.
+        def record_login(sender: object, request: object, user: object, **kwargs: object) -> None:
+            if request is not None and hasattr(request, "session"):
+                session_login_record(request=request, user=user)  # type: ignore[arg-type]
+
+        user_logged_in.connect(record_login, dispatch_uid="clinic.sessions.record_login")

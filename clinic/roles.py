@@ -70,6 +70,9 @@ def _clinic_admin_permissions() -> list[Permission]:
             "clinic.add_apitoken",
             "clinic.change_apitoken",
             "clinic.view_apitoken",
+            # Unlocking a login locked after failed passwords (clinic/lockout.py).
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",
         ]
     )
     return [*domain, *accounts]

@@ -122,6 +122,45 @@ SITE_URL = env.string(
     "SITE_URL", "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0]}"
 ).rstrip("/")
 
+# --- Logins and sessions ---------------------------------------------------------------------
+
+# Password guessing (django-axes, see clinic/lockout.py): LOGIN_FAILURE_LIMIT failed logins lock
+# the account, and separately the client address, for LOGIN_LOCKOUT_MINUTES. Axes counts
+# failures that follow each other within that time, so any 5 failures in 15 minutes lock (and
+# so do 5 spread wider, as long as no two are LOGIN_LOCKOUT_MINUTES apart); the lock lasts
+# LOGIN_LOCKOUT_MINUTES from the last counted failure. A successful login clears the account's
+# failures. Superusers (and clinic admins) unlock early by deleting the "access attempt".
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into its page
+AUTHENTICATION_BACKENDS = [
+    "clinic.lockout.LockoutBackend",  # first: refuses a locked-out login before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env.integer("LOGIN_LOCKOUT_MINUTES", 30, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]  # each on its own, not the pair
+AXES_CLIENT_IP_CALLABLE = "clinic.lockout.lockout_client_address"
+AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+AXES_HANDLER = "clinic.lockout.LockoutHandler"
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout are refused without being counted, so the lock ends when it said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["username", "password"]  # never copied into the attempt's record
+AXES_VERBOSE = False
+
+# Staff logins end after STAFF_SESSION_IDLE_MINUTES without a request; every login ends
+# SESSION_ABSOLUTE_HOURS after it began (clinic/sessions.py). Patients have no idle limit.
+STAFF_SESSION_IDLE_MINUTES = env.integer("STAFF_SESSION_IDLE_MINUTES", 15, minimum=1)
+SESSION_ABSOLUTE_HOURS = env.integer("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "clinic.sessions.SessionExpiryMiddleware",
+)
+
+# --- End of logins and sessions -------------------------------------------------------------
+
 # --- Clinic, time and language --------------------------------------------------------------
 
 CLINIC_NAME = env.string("CLINIC_NAME", "Clinic Planner")

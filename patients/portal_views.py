@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic.access import PatientHttpRequest
+from clinic.accounts import user_access_end
 from patients.forms import PasswordForgottenForm
 from patients.models import Patient
 from patients.services import patient_language_set, portal_password_forgotten
@@ -94,6 +95,12 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
         translation.activate(patient.preferred_language)
         self.request.LANGUAGE_CODE = patient.preferred_language
         return user
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # A new password ends every other way in: sessions elsewhere and API tokens.
+        response = super().form_valid(form)
+        user_access_end(user=form.user, keep_session_key=self.request.session.session_key)
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

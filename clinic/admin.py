@@ -3,14 +3,24 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.models import ApiToken
 from clinic.tokens import api_token_create, api_token_revoke
+
+# Users get a History button like the clinical tables: who changed a name, a role, a login.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithHistoryAdmin(SimpleHistoryAdmin, UserAdmin):
+    pass
 
 
 @admin.register(ApiToken)

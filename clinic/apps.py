@@ -6,3 +6,10 @@ class ClinicConfig(AppConfig):
 
     name = "clinic"
     verbose_name = "Clinic"
+
+    def ready(self) -> None:
+        from simple_history.signals import pre_create_historical_record
+
+        from clinic.history import fill_worker_reason
+
+        pre_create_historical_record.connect(fill_worker_reason, dispatch_uid="worker_reason")

@@ -9,7 +9,9 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from simple_history.signals import pre_create_historical_record
 
+        from clinic.history import fill_worker_reason
         from clinic.sessions import session_login_record
 
         # Every way of logging in (login page, admin, set-password link) starts the session's
@@ -19,3 +21,5 @@ class ClinicConfig(AppConfig):
                 session_login_record(request=request, user=user)  # type: ignore[arg-type]
 
         user_logged_in.connect(record_login, dispatch_uid="clinic.sessions.record_login")
+        # History written by the worker names the task, not a person.
+        pre_create_historical_record.connect(fill_worker_reason, dispatch_uid="worker_reason")

@@ -6,6 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
-app = Celery("clinic")
+# Every task records its changes as the worker's (clinic.history).
+app = Celery("clinic", task_cls="clinic.history:WorkerTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
+
+# Logins keep a history too: who changed a user's name, roles or active flag, and when. The
+# password hash is never copied into it (a history table is read by more people, kept longer).
+register(User, app="clinic", excluded_fields=["password"], m2m_fields=["groups"])
 
 
 class ApiToken(models.Model):

@@ -365,3 +365,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
 }
+
+# --- Audit trail -----------------------------------------------------------------------------
+# A refusal to a logged-in user (403, or 404 in the portal and API) is a `clinic.security` log
+# line with the user's id, the path and the status (clinic/denied_access.py). Last, so it sees
+# the user the API authenticated.
+MIDDLEWARE += ["clinic.denied_access.DeniedAccessLogMiddleware"]
+# --- End of audit trail ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import user_access_end, user_admin_site_check
+from clinic.history_admin import HistoryAdmin
 from clinic.roles import Role
 
 # What a clinic admin (not a superuser) sees and edits of a user.
@@ -38,7 +39,9 @@ def _is_superuser(request: HttpRequest) -> bool:
     return bool(getattr(request.user, "is_superuser", False))
 
 
-class ClinicUserAdmin(UserAdmin):
+class ClinicUserAdmin(HistoryAdmin, UserAdmin):
+    # Users get a History button like the clinical tables: who changed a name, a role, a login.
+
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
         if obj is None or _is_superuser(request):
             return super().get_fieldsets(request, obj)

@@ -5,11 +5,12 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from patients.models import Consent, MedicalFlag, Patient, PatientConcern
+from clinic.history_admin import HistoryAdmin
+from patients.access_log import patient_access_record
+from patients.models import AccessKind, Consent, MedicalFlag, Patient, PatientAccess, PatientConcern
 from patients.services import (
     patient_check_contact,
     patient_concerns_set,
@@ -74,7 +75,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(HistoryAdmin):
     """Saves go through the patient service, so its rules hold here as in the pages and API:
     contact details unique, flags resolved rather than deleted, who changed what recorded."""
 
@@ -105,6 +106,21 @@ class PatientAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("portal login"), boolean=True)
     def has_login(self, obj: Patient) -> bool:
         return obj.user_id is not None
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Shown (not saved, not redirected away from a missing record): someone saw it.
+        if request.method == "GET" and response.status_code == 200:
+            patient_access_record(
+                request=request, patient_ids=[int(object_id)], kind=AccessKind.ADMIN
+            )
+        return response
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
         # The form has already applied its values to ``obj``.
@@ -151,3 +167,24 @@ class PatientAdmin(SimpleHistoryAdmin):
             for obj in formset.deleted_objects:
                 obj.delete()
             formset.save_m2m()
+
+
+@admin.register(PatientAccess)
+class PatientAccessAdmin(admin.ModelAdmin):
+    """The access log, read-only: rows are written by the pages that show a record."""
+
+    list_display = ["at", "patient", "user", "kind", "address"]
+    list_filter = ["kind", "at"]
+    list_select_related = ["patient", "user"]
+    search_fields = ["=patient__id", "user__username"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

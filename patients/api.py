@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.api.permissions import IsStaffMember
-from patients.models import MedicalFlag, Patient, PatientConcern
+from patients.access_log import patient_access_record
+from patients.models import AccessKind, MedicalFlag, Patient, PatientConcern
 from patients.selectors import patient_search, patients_with_record
 from patients.services import patient_save
 from treatments.models import Contraindication, SkinConcern
@@ -123,7 +124,16 @@ class PatientViewSet(
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        response = super().list(request, *args, **kwargs)
+        found = [row["id"] for row in response.data["results"]]
+        patient_access_record(request=request, patient_ids=found, kind=AccessKind.SEARCH)
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        shown = [response.data["id"]]
+        patient_access_record(request=request, patient_ids=shown, kind=AccessKind.API)
+        return response
 
     def get_queryset(self) -> QuerySet[Patient]:
         patients = patients_with_record()

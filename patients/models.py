@@ -247,3 +247,47 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({format_day(local_day(self.given_at))})"
+
+
+class AccessKind(models.TextChoices):
+    PAGE = "page", _("patient page")
+    API = "api", _("API")
+    ADMIN = "admin", _("admin")
+    SEARCH = "search", _("search result")
+
+
+class PatientAccess(models.Model):
+    """Someone saw this patient's record: who, when, from which address, through what.
+
+    Written only by ``patients.access_log.patient_access_record`` and never changed. The row
+    outlives the patient record (no database constraint, nothing cascades), since who looked at
+    a record matters most after it has gone."""
+
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("patient"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    at = models.DateTimeField(_("when"))
+    address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    kind = models.CharField(_("through"), max_length=10, choices=AccessKind.choices)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("patient record access")
+        verbose_name_plural = _("patient record accesses")
+        # The access log page reads one patient's newest rows first.
+        indexes = [models.Index(fields=["patient", "-at"], name="patient_access_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} · {self.at:%Y-%m-%d %H:%M}"

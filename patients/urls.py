@@ -2,6 +2,8 @@
 
 from django.urls import URLPattern, path
 
+from clinic.access import role_required
+from clinic.roles import Role
 from patients import portal_views, views
 
 staff_urlpatterns: list[URLPattern] = [
@@ -9,6 +11,12 @@ staff_urlpatterns: list[URLPattern] = [
     path("patients/new/", views.patient_new, name="patient-new"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", views.patient_edit, name="patient-edit"),
+    # Who looked at a record is for clinic admins only (plain staff get 403).
+    path(
+        "patients/<int:patient_id>/access/",
+        role_required(Role.CLINIC_ADMIN)(views.patient_access_log),
+        name="patient-access",
+    ),
     path("patients/<int:patient_id>/login/", views.patient_login, name="patient-login"),
     path(
         "patients/<int:patient_id>/login/link/",

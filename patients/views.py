@@ -22,8 +22,9 @@ from django.views.decorators.http import require_POST
 
 from clinic.formatting import local_day
 from clinic.htmx import HtmxHttpRequest
+from patients.access_log import patient_access_page, patient_access_record
 from patients.forms import PatientRecordForm
-from patients.models import Patient
+from patients.models import AccessKind, Patient
 from patients.selectors import (
     contraindication_catalogue,
     patient_for_edit,
@@ -44,6 +45,11 @@ def patient_list(request: HtmxHttpRequest) -> HttpResponse:
     listing = patient_list_page(
         query=request.GET.get("q", "").strip(), page=request.GET.get("page"), today=_today()
     )
+    patient_access_record(
+        request=request,
+        patient_ids=[row.patient.pk for row in listing.rows],
+        kind=AccessKind.SEARCH,
+    )
     # A history restore (back button after the cache expired) needs the whole page.
     partial = request.htmx and not request.htmx.history_restore_request
     template = "patients/patient_list.html" + ("#results" if partial else "")
@@ -57,6 +63,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         record = patient_record(patient_id=patient_id, today=_today())
     except Patient.DoesNotExist:
         raise Http404 from None
+    patient_access_record(request=request, patient_ids=[patient_id], kind=AccessKind.PAGE)
     try:
         # The suggestion page is built separately; offer it once its URL exists.
         suggest_url: str | None = reverse("staff:suggest", args=[patient_id])
@@ -67,6 +74,15 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patients/patient_detail.html",
         {"section": "patients", "record": record, "suggest_url": suggest_url},
     )
+
+
+def patient_access_log(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Who looked at the patient's record, newest first (clinic admins: see patients/urls.py)."""
+    try:
+        log = patient_access_page(patient_id=patient_id, page=request.GET.get("page"))
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    return render(request, "patients/patient_access.html", {"section": "patients", "log": log})
 
 
 def patient_new(request: HttpRequest) -> HttpResponse:

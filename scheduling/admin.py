@@ -6,8 +6,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.history_admin import HistoryAdmin
 from scheduling.models import (
     Closure,
     Leave,
@@ -31,7 +31,7 @@ class WorkingHoursInline(admin.TabularInline):
 
 
 @admin.register(Practitioner)
-class PractitionerAdmin(SimpleHistoryAdmin):
+class PractitionerAdmin(HistoryAdmin):
     list_display = ["display_name", "title", "user", "is_active"]
     list_filter = ["is_active", "treatments"]
     list_select_related = ["user"]
@@ -42,7 +42,7 @@ class PractitionerAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(SimpleHistoryAdmin):
+class WorkingHoursAdmin(HistoryAdmin):
     """Each practitioner's weekly pattern, also editable on the practitioner's page."""
 
     list_display = ["practitioner", "weekday", "start_time", "end_time"]
@@ -71,7 +71,7 @@ class LeaveForm(forms.ModelForm):
 
 
 @admin.register(Leave)
-class LeaveAdmin(SimpleHistoryAdmin):
+class LeaveAdmin(HistoryAdmin):
     """Leave is saved through ``leave_save``, which refuses leave over booked sessions."""
 
     form = LeaveForm
@@ -96,20 +96,20 @@ class RoomAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(SimpleHistoryAdmin):
+class OpeningHoursAdmin(HistoryAdmin):
     list_display = ["weekday", "opens_at", "closes_at"]
     list_filter = ["weekday"]
 
 
 @admin.register(Closure)
-class ClosureAdmin(SimpleHistoryAdmin):
+class ClosureAdmin(HistoryAdmin):
     list_display = ["reason", "starts_on", "ends_on"]
     date_hierarchy = "starts_on"
     search_fields = ["reason"]
 
 
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(SimpleHistoryAdmin):
+class ReminderRuleAdmin(HistoryAdmin):
     list_display = ["kind", "is_enabled", "lead_minutes", "local_time"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -119,7 +119,7 @@ class ReminderRuleAdmin(SimpleHistoryAdmin):
         return False
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
+class ReadOnlyAdmin(HistoryAdmin):
     """Plans, sessions and reminders change only through the scheduling services, which keep the
     protocol and booking rules; the admin shows them for reference."""
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from clinic.formatting import format_day, format_time, format_when
+from clinic.history import worker_change_reason
 from clinic.i18n import localized_fields, set_localized
 from patients.models import Patient
 from patients.selectors import patient_contraindications
@@ -449,8 +450,9 @@ def plan_schedule(*, plan_id: int, now: datetime | None = None) -> TreatmentPlan
                 for proposed in result.sessions
             ],
             Session,
-            default_user=plan.booked_by,
-            default_change_reason="scheduled",
+            # The worker placed them (maybe not where staff wished): no person to name.
+            default_user=None,
+            default_change_reason=worker_change_reason() or "scheduled",
         )
         plan.status = PlanStatus.ACTIVE
         moved = result.moved

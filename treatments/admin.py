@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.history_admin import HistoryAdmin
 from treatments.models import (
     Contraindication,
     Indication,
@@ -44,7 +44,7 @@ class IndicationInline(admin.TabularInline):
 
 
 @admin.register(Treatment)
-class TreatmentAdmin(SimpleHistoryAdmin):
+class TreatmentAdmin(HistoryAdmin):
     list_display = [
         "name",
         "name_ko",
@@ -124,7 +124,7 @@ class ProtocolMilestoneInline(admin.TabularInline):
 
 
 @admin.register(ProtocolTemplate)
-class ProtocolTemplateAdmin(SimpleHistoryAdmin):
+class ProtocolTemplateAdmin(HistoryAdmin):
     list_display = [
         "name",
         "treatment",
@@ -158,14 +158,14 @@ class ProtocolTemplateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SkinConcern)
-class SkinConcernAdmin(SimpleHistoryAdmin):
+class SkinConcernAdmin(HistoryAdmin):
     list_display = ["name", "name_ko", "slug"]
     search_fields = ["name", "name_ko", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Contraindication)
-class ContraindicationAdmin(SimpleHistoryAdmin):
+class ContraindicationAdmin(HistoryAdmin):
     list_display = ["name", "name_ko", "slug"]
     search_fields = ["name", "name_ko", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -765,8 +765,9 @@ def add_patients(count: int) -> None:
     )
 
 
-# role lookup, count, patients, concerns (with their concern), open flags (with the condition)
-PATIENT_LIST_QUERIES = 5
+# role lookup, count, patients, concerns (with their concern), open flags (with the condition),
+# the access log (one INSERT for the page's patients)
+PATIENT_LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("rows", [10, 200])

@@ -327,8 +327,9 @@ def test_the_list_takes_the_same_queries_for_10_or_200_patients(
     many_patients(count)
     logged_in(client, staff_user)
 
-    # session, user, roles; count, one page of patients with flags and latest course
-    with django_assert_num_queries(5):
+    # session, user, roles; count, one page of patients with flags and latest course; the
+    # access log (one INSERT for the page's patients)
+    with django_assert_num_queries(6):
         response = client.get(reverse("staff:patients"))
 
     assert text(response).count('class="patient-name"') == min(count, 25)
@@ -734,8 +735,9 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
     logged_in(client, staff_user)
 
     # session, user, roles; patient, concerns, flags, treatments they rule out, consents,
-    # courses, sessions, milestones; the six history tables; the patient's requests
-    with django_assert_num_queries(18):
+    # courses, sessions, milestones; the six history tables; the patient's requests; the
+    # access log (one INSERT)
+    with django_assert_num_queries(19):
         response = client.get(reverse("staff:patient", args=[ji_woo.pk]))
 
     page = text(response)

@@ -1,0 +1,68 @@
+"""Who looked at which patient's record: written where a record is shown, read by clinic admins.
+
+The staff patient page, the API's patient detail, the admin's change page and every search
+(page or API) that returns patients each call :func:`patient_access_record` once per request:
+one INSERT, however many patients were shown. Views call it explicitly (not a signal), so a
+new page that shows a record has to decide to log it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework.request import Request
+
+from clinic.clients import client_address
+from patients.models import AccessKind, Patient, PatientAccess
+
+ACCESSES_PER_PAGE = 50
+
+
+def patient_access_record(
+    *, request: HttpRequest | Request, patient_ids: Iterable[int], kind: AccessKind
+) -> list[PatientAccess]:
+    """One access row per patient shown to the request's user (in one query; none when no
+    patient was shown)."""
+    ids = list(dict.fromkeys(patient_ids))  # a patient shown twice was still seen once
+    if not ids:
+        return []
+    django_request = request._request if isinstance(request, Request) else request
+    user = request.user if request.user.is_authenticated else None
+    address = client_address(django_request)
+    now = timezone.now()
+    return PatientAccess.objects.bulk_create(
+        PatientAccess(
+            patient_id=pk,
+            user=user if isinstance(user, User) else None,
+            at=now,
+            address=address,
+            kind=kind,
+        )
+        for pk in ids
+    )
+
+
+@dataclass(frozen=True)
+class AccessLogPage:
+    patient: Patient
+    page: Page[Any]
+
+
+def patient_access_page(*, patient_id: int, page: str | int | None) -> AccessLogPage:
+    """One page of the patient's access log, newest first, with who looked (3 queries: the
+    patient, the count, the page)."""
+    patient = Patient.objects.only("pk", "family_name", "given_name").get(pk=patient_id)
+    accesses = (
+        PatientAccess.objects.filter(patient_id=patient_id)
+        .select_related("user")
+        .order_by("-at", "-pk")
+    )
+    return AccessLogPage(
+        patient=patient, page=Paginator(accesses, ACCESSES_PER_PAGE).get_page(page)
+    )

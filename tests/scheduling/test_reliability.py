@@ -213,7 +213,7 @@ def worker_env(var_dir: Path) -> dict[str, str]:
         "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "VAR_DIR": str(var_dir),
-        "SMS": "tests.scheduling.journal_sms.JournalSmsBackend",
+        "SMS_GATEWAY": "tests.scheduling.journal_sms.JournalSmsBackend",
     }
 
 

@@ -116,7 +116,7 @@ def _deliver(message: PatientMessage, now: datetime) -> str:
     try:
         channel_send(patient_message_text(message))
     except ChannelError as error:
-        return _failed_attempt(message, str(error), now)
+        return _failed_attempt(message, str(error), now, permanent=error.permanent)
     except Exception as error:
         logger.exception("Message %s could not be sent", message.pk)
         return _failed_attempt(message, f"unexpected error: {error!r}", now)
@@ -127,9 +127,11 @@ def _deliver(message: PatientMessage, now: datetime) -> str:
     return "sent"
 
 
-def _failed_attempt(message: PatientMessage, error: str, now: datetime) -> str:
+def _failed_attempt(
+    message: PatientMessage, error: str, now: datetime, *, permanent: bool = False
+) -> str:
     message.last_error = error[:2000]
-    if message.attempts >= MAX_ATTEMPTS:
+    if permanent or message.attempts >= MAX_ATTEMPTS:
         message.status = ReminderStatus.FAILED
         outcome = "failed"
     else:

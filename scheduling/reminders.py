@@ -254,7 +254,7 @@ def _deliver(reminder: Reminder, now: datetime) -> str:
     try:
         channel_send(reminder_message(reminder))
     except ChannelError as error:
-        return _failed_attempt(reminder, str(error), now)
+        return _failed_attempt(reminder, str(error), now, permanent=error.permanent)
     except Exception as error:
         # Anything else (a malformed address, a broken gateway library) must not stop the
         # reminders queued behind this one: record it and move on.
@@ -267,9 +267,11 @@ def _deliver(reminder: Reminder, now: datetime) -> str:
     return "sent"
 
 
-def _failed_attempt(reminder: Reminder, error: str, now: datetime) -> str:
+def _failed_attempt(
+    reminder: Reminder, error: str, now: datetime, *, permanent: bool = False
+) -> str:
     reminder.last_error = error[:2000]
-    if reminder.attempts >= MAX_ATTEMPTS:
+    if permanent or reminder.attempts >= MAX_ATTEMPTS:
         reminder.status = ReminderStatus.FAILED
         outcome = "failed"
     else:

@@ -5,7 +5,9 @@ they name the channel, the kind of failure and the server's status code."""
 
 from __future__ import annotations
 
+import logging
 import smtplib
+import traceback
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -22,6 +24,14 @@ class ChannelError(Exception):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+def log_unexpected_failure(logger: logging.Logger, what: str, pk: int, error: Exception) -> None:
+    """Log a failure nobody expected with its stack, for whoever fixes the code, but not the
+    exception's text: it can quote the address or the message (an address the mail library
+    cannot parse, a gateway echoing its input), and patients' details stay out of the logs."""
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    logger.error("%s %s could not be sent: %s\n%s", what, pk, type(error).__name__, stack)
 
 
 def mail_domain() -> str:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from scheduling.channels import ChannelError, channel_send
+from scheduling.channels import ChannelError, channel_send, log_unexpected_failure
 from scheduling.messages import patient_message_text
 from scheduling.models import MessageKind, PatientMessage, ReminderStatus, SessionRequest
 from scheduling.reminders import MAX_ATTEMPTS, RETRY_DELAYS, DispatchReport, reminder_channel
@@ -118,7 +118,7 @@ def _deliver(message: PatientMessage, now: datetime) -> str:
     except ChannelError as error:
         return _failed_attempt(message, str(error), now, permanent=error.permanent)
     except Exception as error:
-        logger.exception("Message %s could not be sent", message.pk)
+        log_unexpected_failure(logger, "Message", message.pk, error)
         return _failed_attempt(message, f"unexpected error: {error!r}", now)
     message.status = ReminderStatus.SENT
     message.sent_at = timezone.now()

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from patients.models import Patient, ReminderChannel
-from scheduling.channels import ChannelError, channel_send
+from scheduling.channels import ChannelError, channel_send, log_unexpected_failure
 from scheduling.messages import reminder_message
 from scheduling.models import (
     PlanStatus,
@@ -258,7 +258,7 @@ def _deliver(reminder: Reminder, now: datetime) -> str:
     except Exception as error:
         # Anything else (a malformed address, a broken gateway library) must not stop the
         # reminders queued behind this one: record it and move on.
-        logger.exception("Reminder %s could not be sent", reminder.pk)
+        log_unexpected_failure(logger, "Reminder", reminder.pk, error)
         return _failed_attempt(reminder, f"unexpected error: {error!r}", now)
     reminder.status = ReminderStatus.SENT
     reminder.sent_at = timezone.now()

@@ -162,8 +162,9 @@ def test_today_takes_the_same_queries_however_busy_the_day(
 
     # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
     # free times (practitioners and treatments, hours, closures, working hours, leave, bookings);
-    # failed reminders; maintenance due (+ sessions); patients' open requests
-    with django_assert_num_queries(16):
+    # failed reminders; messages possibly sent twice; maintenance due (+ sessions); patients'
+    # open requests
+    with django_assert_num_queries(17):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions

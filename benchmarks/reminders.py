@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from benchmarks import fixtures
 from benchmarks.report import Table, median, met, ms, p95, progress, secs
+from scheduling.handoff import handoff_lease
 from scheduling.models import PlanStatus, Reminder, ReminderStatus
 from scheduling.reminders import reminder_send_next_due
 
@@ -63,6 +64,9 @@ def dispatcher_queryset(now: datetime) -> QuerySet[Reminder]:
     return (
         Reminder.objects.select_for_update(skip_locked=True)
         .filter(status=ReminderStatus.PENDING, due_at__lte=now)
+        .filter(
+            Q(handoff_started_at__isnull=True) | Q(handoff_started_at__lte=now - handoff_lease())
+        )
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:1]
     )

@@ -97,8 +97,13 @@ def bench_env(url: str, var_dir: str) -> dict[str, str]:
         ALLOWED_HOSTS="localhost",
         CELERY_BROKER_URL="memory://",
         VAR_DIR=var_dir,
-        MAILER="console",
-        SMS="console",
+        # Production refuses the development channels; these are never contacted by a bench.
+        MAILER="smtp",
+        SMTP_HOST="127.0.0.1",
+        DEFAULT_FROM_EMAIL="bench@example.com",
+        SMS_GATEWAY="webhook",
+        SMS_WEBHOOK_URL="http://127.0.0.1:9/bench-only",
+        SMS_WEBHOOK_SECRET="bench-only",  # noqa: S106 (never used: nothing is sent)
         LOG_LEVEL="WARNING",
     )
     return env

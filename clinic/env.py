@@ -63,6 +63,36 @@ class Env:
             f"got {value!r}."
         )
 
+    def production_choice(
+        self,
+        name: str,
+        *,
+        choices: list[str],
+        development_default: str,
+        development_only: set[str],
+        production: bool,
+        allow_dotted_path: bool = False,
+    ) -> str:
+        """A backend chosen by name. In development it has a default; in production it must be
+        named, and never one of ``development_only`` (messages printed to a console or a folder
+        reach no patient)."""
+        value = self._raw(name) or ("" if production else development_default)
+        if not value:
+            raise ImproperlyConfigured(
+                f"{name} must be set in production (DEBUG=false): one of "
+                f"{', '.join(c for c in choices if c not in development_only)}."
+            )
+        if allow_dotted_path:
+            value = self.dotted_path_or_choice(name, value, choices=choices)
+        else:
+            value = self.choice(name, value, choices=choices)
+        if production and value in development_only:
+            raise ImproperlyConfigured(
+                f"{name}={value} is for development only: in production (DEBUG=false) choose "
+                f"{', '.join(c for c in choices if c not in development_only)}."
+            )
+        return value
+
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:

@@ -207,37 +207,91 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Email and SMS --------------------------------------------------------------------------
+# --- Messages to patients (email and SMS) ---------------------------------------------------
 
-_MAILER_BACKENDS = {
+# Development prints messages (console) or writes them under var/outbox (file); production must
+# name a real mailer and SMS gateway, so a deployment missing one fails at start (web and worker
+# alike) instead of quietly dropping every reminder.
+_MAILER = env.production_choice(
+    "MAILER",
+    choices=["console", "file", "smtp"],
+    development_default="console",
+    development_only={"console", "file"},
+    production=not DEBUG,
+)
+_SMTP_OPTIONS = {
+    "host": (
+        env.required_string("SMTP_HOST", "MAILER=smtp needs the mail server's host name")
+        if _MAILER == "smtp" and not DEBUG
+        else env.string("SMTP_HOST", "localhost")
+    ),
+    "port": env.integer("SMTP_PORT", 587, minimum=1),
+    "username": env.string("SMTP_USER", ""),
+    "password": env.string("SMTP_PASSWORD", ""),
+    "use_tls": env.boolean("SMTP_TLS", default=True),
+    # Without a timeout a mail server that stops answering holds the dispatcher forever.
+    "timeout": env.integer("SMTP_TIMEOUT_SECONDS", 20, minimum=1),
+}
+_MAILER_BACKENDS: dict[str, tuple[str, dict[str, object]]] = {
     "console": ("django.core.mail.backends.console.EmailBackend", {}),
     "file": (
         "django.core.mail.backends.filebased.EmailBackend",
         {"file_path": str(VAR_DIR / "outbox" / "email")},
     ),
-    "smtp": (
-        "django.core.mail.backends.smtp.EmailBackend",
-        {
-            "host": env.string("SMTP_HOST", "localhost"),
-            "port": env.integer("SMTP_PORT", 587, minimum=1),
-            "username": env.string("SMTP_USER", ""),
-            "password": env.string("SMTP_PASSWORD", ""),
-            "use_tls": env.boolean("SMTP_TLS", default=True),
-        },
-    ),
+    "smtp": ("django.core.mail.backends.smtp.EmailBackend", _SMTP_OPTIONS),
 }
-_mailer_backend, _mailer_options = _MAILER_BACKENDS[
-    env.choice("MAILER", "console" if DEBUG else "smtp", choices=list(_MAILER_BACKENDS))
-]
+_mailer_backend, _mailer_options = _MAILER_BACKENDS[_MAILER]
 MAILERS = {"default": {"BACKEND": _mailer_backend, "OPTIONS": _mailer_options}}
-DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "clinic@localhost")
-_SMS_BACKENDS = {
+DEFAULT_FROM_EMAIL = (
+    env.string("DEFAULT_FROM_EMAIL", "clinic@localhost")
+    if DEBUG
+    else env.required_string(
+        "DEFAULT_FROM_EMAIL", "production mail needs the clinic's sender address"
+    )
+)
+
+_SMS_GATEWAYS = {
+    "solapi": "scheduling.sms.SolapiSmsBackend",
+    "webhook": "scheduling.sms.WebhookSmsBackend",
     "console": "scheduling.sms.ConsoleSmsBackend",
     "file": "scheduling.sms.FileSmsBackend",
 }
-_sms = env.dotted_path_or_choice("SMS", "console", choices=list(_SMS_BACKENDS))
-SMS_BACKEND = _SMS_BACKENDS.get(_sms, _sms)  # or the dotted path of an SMS gateway class
+_sms_gateway = env.production_choice(
+    "SMS_GATEWAY",
+    choices=list(_SMS_GATEWAYS),
+    development_default="console",
+    development_only={"console", "file"},
+    production=not DEBUG,
+    allow_dotted_path=True,
+)
+SMS_BACKEND = _SMS_GATEWAYS.get(_sms_gateway, _sms_gateway)  # or a gateway class's dotted path
 SMS_OUTBOX_DIR = str(VAR_DIR / "outbox" / "sms")
+SMS_TIMEOUT_SECONDS = env.integer("SMS_TIMEOUT_SECONDS", 10, minimum=1)
+
+
+def _gateway_setting(name: str, gateway: str, why: str) -> str:
+    """Required when ``gateway`` is the chosen SMS gateway, read (may be empty) otherwise."""
+    if _sms_gateway == gateway:
+        return env.required_string(name, why)
+    return env.string(name, "")
+
+
+_why = "SMS_GATEWAY=solapi needs the Solapi account's API key, secret and sender number"
+SOLAPI_API_KEY = _gateway_setting("SOLAPI_API_KEY", "solapi", _why)
+SOLAPI_API_SECRET = _gateway_setting("SOLAPI_API_SECRET", "solapi", _why)
+SOLAPI_SENDER = _gateway_setting("SOLAPI_SENDER", "solapi", _why)
+SOLAPI_API_URL = env.string("SOLAPI_API_URL", "https://api.solapi.com").rstrip("/")
+# KakaoTalk (AlimTalk) through Solapi when the clinic's channel is linked, falling back to a text
+# message; a plain text message otherwise.
+SOLAPI_KAKAO_PF_ID = env.string("SOLAPI_KAKAO_PF_ID", "")
+SOLAPI_KAKAO_TEMPLATE_ID = env.string("SOLAPI_KAKAO_TEMPLATE_ID", "")
+_why = "SMS_GATEWAY=webhook needs the gateway's URL and the secret its requests are signed with"
+SMS_WEBHOOK_URL = _gateway_setting("SMS_WEBHOOK_URL", "webhook", _why)
+SMS_WEBHOOK_SECRET = _gateway_setting("SMS_WEBHOOK_SECRET", "webhook", _why)
+# A hand-off started longer ago than this, and never recorded as done, is taken to have been
+# cut short (a worker killed mid-send) and is sent again. Longer than the Celery task time limit,
+# so a hand-off still under way is never taken over.
+MESSAGE_HANDOFF_LEASE_SECONDS = env.integer("MESSAGE_HANDOFF_LEASE_SECONDS", 120, minimum=0)
 
 # --- Celery ---------------------------------------------------------------------------------
 

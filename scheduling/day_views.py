@@ -28,10 +28,12 @@ from scheduling.selectors import (
     maintenance_due,
     open_session_requests,
     plans_needing_attention,
+    possibly_repeated_count,
 )
 from scheduling.services import session_book
 
 DUE_SOON_DAYS = 30
+REPEATS_SHOWN_DAYS = 7
 
 
 def today(request: HttpRequest) -> HttpResponse:
@@ -53,6 +55,8 @@ def today(request: HttpRequest) -> HttpResponse:
             "attention": [(plan, missed[plan.pk]) for plan in attention],
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
+            "repeated": possibly_repeated_count(since=now - timedelta(days=REPEATS_SHOWN_DAYS)),
+            "repeated_days": REPEATS_SHOWN_DAYS,
             "due_soon": list(maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS))[:20]),
             "open_requests": list(open_session_requests()[:50]),
         },

@@ -534,6 +534,23 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, validators=[SMALL_COUNT])
     last_error = models.TextField(_("last error"), blank=True)
+    handoff_started_at = models.DateTimeField(
+        _("hand-off started at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Written before the message is handed to the channel and cleared when the outcome "
+            "is recorded. Still set on a waiting row, it means the worker stopped mid-hand-off: "
+            "the message is sent again and marked as possibly repeated."
+        ),
+    )
+    possibly_repeated = models.BooleanField(
+        _("possibly sent twice"),
+        default=False,
+        help_text=_(
+            "Sent again after a hand-off that was cut short: the patient may have it twice."
+        ),
+    )
     retried_at = models.DateTimeField(_("last retried by staff at"), null=True, blank=True)
     retried_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -562,6 +579,12 @@ class Reminder(models.Model):
                 F("id").desc(),
                 condition=Q(status="failed"),
                 name="reminder_failed_due_idx",
+            ),
+            # Today's count of reminders that may have gone out twice.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(possibly_repeated=True),
+                name="reminder_repeated_idx",
             ),
         ]
         constraints = [
@@ -726,6 +749,23 @@ class PatientMessage(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, validators=[SMALL_COUNT])
     last_error = models.TextField(_("last error"), blank=True)
+    handoff_started_at = models.DateTimeField(
+        _("hand-off started at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Written before the message is handed to the channel and cleared when the outcome "
+            "is recorded. Still set on a waiting row, it means the worker stopped mid-hand-off: "
+            "the message is sent again and marked as possibly repeated."
+        ),
+    )
+    possibly_repeated = models.BooleanField(
+        _("possibly sent twice"),
+        default=False,
+        help_text=_(
+            "Sent again after a hand-off that was cut short: the patient may have it twice."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -737,6 +777,11 @@ class PatientMessage(models.Model):
                 fields=["due_at"],
                 condition=Q(status="pending"),
                 name="patient_message_pending_idx",
+            ),
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(possibly_repeated=True),
+                name="patient_message_repeated_idx",
             ),
             models.Index(fields=["patient", "kind", "created_at"], name="patient_message_kind_idx"),
         ]

@@ -3,27 +3,23 @@ with a due time, sent by the worker exactly once, the way reminders are (see ``r
 
 Queuing a message never sends it: the row is written in the caller's transaction and, once that
 commits, the worker is asked to dispatch at once (beat sweeps every minute as well, so a lost
-kick only delays). Each row is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and marked sent
-in the same transaction as the hand-off, with an idempotency key the channel uses to drop a
-repeated hand-off.
+kick only delays). Each row is handed off like a reminder (``handoff``): claimed with ``SELECT ...
+FOR UPDATE SKIP LOCKED``, the start of its hand-off committed first, and sent again, marked
+possibly repeated, if a worker died mid-hand-off; always with the same idempotency key.
 """
 
 from __future__ import annotations
 
-import logging
-import time as monotonic_time
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from scheduling.channels import ChannelError, channel_send
+from scheduling.handoff import DispatchReport, Queue, dispatch_due, send_next_due
 from scheduling.messages import patient_message_text
-from scheduling.models import MessageKind, PatientMessage, ReminderStatus, SessionRequest
-from scheduling.reminders import MAX_ATTEMPTS, RETRY_DELAYS, DispatchReport, reminder_channel
-
-logger = logging.getLogger(__name__)
+from scheduling.models import MessageKind, PatientMessage, SessionRequest
+from scheduling.reminders import reminder_channel
 
 LINK_KINDS = (MessageKind.PORTAL_INVITE, MessageKind.PASSWORD_RESET)
 
@@ -64,39 +60,19 @@ def patient_message_queue(
 def patient_messages_dispatch_due(
     *, now: datetime | None = None, time_budget: float = 45.0, limit: int = 1000
 ) -> DispatchReport:
-    """Send every message due at ``now``, one row per transaction (like reminders)."""
-    now = now or timezone.now()
-    deadline = monotonic_time.monotonic() + time_budget
-    report = DispatchReport()
-    while report.handled < limit and monotonic_time.monotonic() < deadline:
-        outcome = patient_message_send_next_due(now=now)
-        if outcome is None:
-            break
-        setattr(report, outcome, getattr(report, outcome) + 1)
-    return report
+    """Send every message due at ``now``, one row per claim (like reminders, see ``handoff``)."""
+    return dispatch_due(
+        PATIENT_MESSAGES, now=now or timezone.now(), time_budget=time_budget, limit=limit
+    )
 
 
 def patient_message_send_next_due(*, now: datetime) -> str | None:
     """Claim the earliest due message nobody else holds, deliver it, record the outcome."""
-    with transaction.atomic():
-        claimed = (
-            PatientMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=ReminderStatus.PENDING, due_at__lte=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if claimed is None:
-            return None
-        message = PatientMessage.objects.select_related(
-            "patient__user",
-            "request__session__practitioner",
-            "request__session__plan__template__treatment",
-        ).get(pk=claimed)
-        return _deliver(message, now)
+    handled = send_next_due(PATIENT_MESSAGES, now=now)
+    return None if handled is None else handled.outcome
 
 
-def _why_not_needed(message: PatientMessage) -> str:
+def _why_not_needed(message: PatientMessage, now: datetime) -> str:
     if message.kind in LINK_KINDS:
         user = message.patient.user
         if user is None or not user.is_active:
@@ -104,36 +80,19 @@ def _why_not_needed(message: PatientMessage) -> str:
     return ""
 
 
-def _deliver(message: PatientMessage, now: datetime) -> str:
-    reason = _why_not_needed(message)
-    if reason:
-        message.status = ReminderStatus.CANCELLED
-        message.last_error = reason
-        message.save(update_fields=["status", "last_error"])
-        return "not_needed"
-    message.attempts += 1
-    message.channel = reminder_channel(message.patient) or message.channel
-    try:
-        channel_send(patient_message_text(message))
-    except ChannelError as error:
-        return _failed_attempt(message, str(error), now)
-    except Exception as error:
-        logger.exception("Message %s could not be sent", message.pk)
-        return _failed_attempt(message, f"unexpected error: {error!r}", now)
-    message.status = ReminderStatus.SENT
-    message.sent_at = timezone.now()
-    message.last_error = ""
-    message.save(update_fields=["attempts", "channel", "status", "sent_at", "last_error"])
-    return "sent"
+def _message_channel(message: PatientMessage) -> str | None:
+    return reminder_channel(message.patient)
 
 
-def _failed_attempt(message: PatientMessage, error: str, now: datetime) -> str:
-    message.last_error = error[:2000]
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = ReminderStatus.FAILED
-        outcome = "failed"
-    else:
-        message.due_at = now + RETRY_DELAYS[message.attempts - 1]
-        outcome = "retried"
-    message.save(update_fields=["attempts", "channel", "last_error", "status", "due_at"])
-    return outcome
+PATIENT_MESSAGES = Queue(
+    model=PatientMessage,
+    name="Message",
+    related=(
+        "patient__user",
+        "request__session__practitioner",
+        "request__session__plan__template__treatment",
+    ),
+    why_not_needed=_why_not_needed,
+    channel=_message_channel,
+    render=patient_message_text,
+)

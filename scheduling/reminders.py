@@ -1,28 +1,37 @@
 """Reminders are rows with a due time, created when sessions are booked and sent by the worker.
 
-Exactly once: the unique keys (session, kind, revision) and (plan, kind, maintenance cycle) stop a
+Once: the unique keys (session, kind, revision) and (plan, kind, maintenance cycle) stop a
 reminder being created twice; the dispatcher claims each due row with ``SELECT ... FOR UPDATE
-SKIP LOCKED`` and marks it sent in the same transaction as the hand-off, so two dispatchers never
-send the same row. If a worker dies between hand-off and commit the row stays pending and is
-handed off again with the same idempotency key, which the channel uses to drop the repeat.
+SKIP LOCKED`` and commits the start of its hand-off before calling the channel, so two
+dispatchers never send the same row. If a worker dies mid-hand-off the reminder is sent again
+with the same idempotency key (which channels that honour it use to drop the repeat) and marked
+possibly repeated, for staff to see (``handoff``).
 """
 
 from __future__ import annotations
 
-import logging
-import time as monotonic_time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from patients.models import Patient, ReminderChannel
-from scheduling.channels import ChannelError, channel_send
+from scheduling.handoff import (  # the retry policy is the hand-off's, named here too
+    MAX_ATTEMPTS as MAX_ATTEMPTS,
+)
+from scheduling.handoff import (
+    RETRY_DELAYS as RETRY_DELAYS,
+)
+from scheduling.handoff import (
+    DispatchReport,
+    Queue,
+    dispatch_due,
+    send_next_due,
+)
 from scheduling.messages import reminder_message
 from scheduling.models import (
     PlanStatus,
@@ -37,17 +46,8 @@ from scheduling.models import (
 from scheduling.planner import local_datetime, local_day
 from scheduling.selectors import clinic_tz
 
-logger = logging.getLogger(__name__)
-
 SESSION_KINDS = (ReminderKind.SESSION_EARLY, ReminderKind.SESSION_LATE, ReminderKind.AFTERCARE)
 MAINTENANCE_KINDS = (ReminderKind.MAINTENANCE_EARLY, ReminderKind.MAINTENANCE_DUE)
-RETRY_DELAYS = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 
 def reminder_due_at(anchor: datetime, *, lead_minutes: int, local_time: time | None) -> datetime:
@@ -165,32 +165,13 @@ def reminders_rearm_maintenance(*, plan: TreatmentPlan, now: datetime | None = N
     ).update(status=ReminderStatus.PENDING, last_error="")
 
 
-@dataclass
-class DispatchReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    not_needed: int = 0
-
-    @property
-    def handled(self) -> int:
-        return self.sent + self.retried + self.failed + self.not_needed
-
-
 def reminders_dispatch_due(
     *, now: datetime | None = None, time_budget: float = 45.0, limit: int = 5000
 ) -> DispatchReport:
-    """Send every reminder due at ``now``, one row per transaction, until none are left, the
-    time budget is spent (the next beat run continues), or ``limit`` rows were handled."""
-    now = now or timezone.now()
-    deadline = monotonic_time.monotonic() + time_budget
-    report = DispatchReport()
-    while report.handled < limit and monotonic_time.monotonic() < deadline:
-        outcome = reminder_send_next_due(now=now)
-        if outcome is None:
-            break
-        setattr(report, outcome, getattr(report, outcome) + 1)
-    return report
+    """Send every reminder due at ``now``, one row per claim, until none are left, the time
+    budget is spent (the next beat run continues), or ``limit`` rows were handled. A reminder
+    whose hand-off was cut short (a worker killed mid-send) is sent again, see ``handoff``."""
+    return dispatch_due(REMINDERS, now=now or timezone.now(), time_budget=time_budget, limit=limit)
 
 
 def reminder_send_next_due(*, now: datetime) -> str | None:
@@ -199,25 +180,8 @@ def reminder_send_next_due(*, now: datetime) -> str | None:
     Returns the outcome (``sent``, ``retried``, ``failed``, ``not_needed``) or None when no
     reminder is due.
     """
-    with transaction.atomic():
-        # Claim the bare row first: a lock query without joins plans and runs in well under a
-        # millisecond even with a million reminders; the rest is read once it is ours.
-        claimed = (
-            Reminder.objects.select_for_update(skip_locked=True)
-            .filter(status=ReminderStatus.PENDING, due_at__lte=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if claimed is None:
-            return None
-        reminder = Reminder.objects.select_related(
-            "plan__patient",
-            "plan__practitioner",
-            "plan__template__treatment",
-            "session__practitioner",
-        ).get(pk=claimed)
-        return _deliver(reminder, now)
+    handled = send_next_due(REMINDERS, now=now)
+    return None if handled is None else handled.outcome
 
 
 def _why_not_needed(reminder: Reminder, now: datetime) -> str:
@@ -241,44 +205,23 @@ def _why_not_needed(reminder: Reminder, now: datetime) -> str:
     return ""
 
 
-def _deliver(reminder: Reminder, now: datetime) -> str:
-    reason = _why_not_needed(reminder, now)
-    if reason:
-        reminder.status = ReminderStatus.CANCELLED
-        reminder.last_error = reason
-        reminder.save(update_fields=["status", "last_error"])
-        return "not_needed"
-    reminder.attempts += 1
-    # The patient's current choice of channel, in case it changed since the reminder was made.
-    reminder.channel = reminder_channel(reminder.plan.patient) or reminder.channel
-    try:
-        channel_send(reminder_message(reminder))
-    except ChannelError as error:
-        return _failed_attempt(reminder, str(error), now)
-    except Exception as error:
-        # Anything else (a malformed address, a broken gateway library) must not stop the
-        # reminders queued behind this one: record it and move on.
-        logger.exception("Reminder %s could not be sent", reminder.pk)
-        return _failed_attempt(reminder, f"unexpected error: {error!r}", now)
-    reminder.status = ReminderStatus.SENT
-    reminder.sent_at = timezone.now()
-    reminder.last_error = ""
-    reminder.save(update_fields=["attempts", "channel", "status", "sent_at", "last_error"])
-    return "sent"
+def _reminder_channel(reminder: Reminder) -> str | None:
+    return reminder_channel(reminder.plan.patient)
 
 
-def _failed_attempt(reminder: Reminder, error: str, now: datetime) -> str:
-    reminder.last_error = error[:2000]
-    if reminder.attempts >= MAX_ATTEMPTS:
-        reminder.status = ReminderStatus.FAILED
-        outcome = "failed"
-    else:
-        # Retry later by moving the due time: the retry is data, not a far-future task. Counted
-        # from the run's clock, so a retried reminder is never picked again in the same run.
-        reminder.due_at = now + RETRY_DELAYS[reminder.attempts - 1]
-        outcome = "retried"
-    reminder.save(update_fields=["attempts", "channel", "last_error", "status", "due_at"])
-    return outcome
+REMINDERS = Queue(
+    model=Reminder,
+    name="Reminder",
+    related=(
+        "plan__patient",
+        "plan__practitioner",
+        "plan__template__treatment",
+        "session__practitioner",
+    ),
+    why_not_needed=_why_not_needed,
+    channel=_reminder_channel,
+    render=reminder_message,
+)
 
 
 # --- Staff retrying a failed reminder -----------------------------------------------------

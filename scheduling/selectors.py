@@ -23,6 +23,7 @@ from scheduling.models import (
     MAX_SESSION_LENGTH,
     CalendarFeed,
     Leave,
+    PatientMessage,
     PlanStatus,
     Practitioner,
     Reminder,
@@ -498,6 +499,16 @@ def failed_reminders(*, limit: int = 50) -> QuerySet[Reminder]:
         .select_related("plan__patient", "session")
         .order_by("-due_at", "-pk")[:limit]
     )
+
+
+def possibly_repeated_count(*, since: datetime) -> int:
+    """Reminders and messages sent since ``since`` that patients may have received twice (sent
+    again after a worker stopped mid-hand-off), 1 query."""
+    reminders = Reminder.objects.filter(possibly_repeated=True, sent_at__gte=since).values("pk")
+    messages = PatientMessage.objects.filter(possibly_repeated=True, sent_at__gte=since).values(
+        "pk"
+    )
+    return reminders.union(messages, all=True).count()
 
 
 # --- Booking a course ----------------------------------------------------------------------------

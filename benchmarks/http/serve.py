@@ -40,10 +40,15 @@ def server_env(url: str, var_dir: str) -> dict[str, str]:
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
         # Nothing measured here hands work to Celery (rescheduling writes reminder rows), so no
-        # broker runs; messages would go to the console, and none is sent.
+        # broker runs and no message is sent; production still insists on real channels, so
+        # they are named (nothing listens at these addresses).
         CELERY_BROKER_URL="memory://",
-        MAILER="console",
-        SMS="console",
+        MAILER="smtp",
+        SMTP_HOST="127.0.0.1",
+        DEFAULT_FROM_EMAIL="bench@clinic.invalid",
+        SMS_GATEWAY="webhook",
+        SMS_WEBHOOK_URL="https://sms.clinic.invalid/send",
+        SMS_WEBHOOK_SECRET=f"bench-only-{secrets.token_urlsafe(16)}",
         # One user makes every change of the write path, far beyond a person's 120 a minute.
         API_WRITE_RATE="1000000/minute",
         # Every file the settings create (static files, outboxes) in a throw-away folder.

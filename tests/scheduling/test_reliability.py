@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -213,7 +214,7 @@ def worker_env(var_dir: Path) -> dict[str, str]:
         "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "VAR_DIR": str(var_dir),
-        "SMS": "tests.scheduling.journal_sms.JournalSmsBackend",
+        "SMS_GATEWAY": "tests.scheduling.journal_sms.JournalSmsBackend",
     }
 
 
@@ -297,7 +298,12 @@ def test_killing_the_worker_mid_dispatch_still_delivers_each_reminder_once(
     delivered_before_restart = len(outbox(tmp_path)[0])
     assert delivered_before_restart < len(expected), "the kill came too late to test anything"
 
-    with running_worker(env=worker_env(tmp_path)) as second:
+    # The hand-off the kill cut short is sent again once its lease has passed: shortened here
+    # so the test need not wait two minutes.
+    with running_worker(
+        env={**worker_env(tmp_path), "MESSAGE_HANDOFF_LEASE_SECONDS": "3"}
+    ) as second:
+        time.sleep(3)
         publish(dispatch_due_reminders)
 
         def all_sent() -> bool:

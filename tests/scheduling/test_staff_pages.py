@@ -161,9 +161,10 @@ def test_today_takes_the_same_queries_however_busy_the_day(
         hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
 
     # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
-    # free times (practitioners and treatments, hours, closures, working hours, leave, bookings);
-    # failed reminders; maintenance due (+ sessions); patients' open requests
-    with django_assert_num_queries(13):
+    # free times (practitioners and treatments, the calendar's rules in one, bookings);
+    # failed reminders; messages possibly sent twice; maintenance due (+ sessions); patients'
+    # open requests
+    with django_assert_num_queries(14):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions

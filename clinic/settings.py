@@ -348,3 +348,6 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 # The API's schema and docs describe how to reach patients' data: for logged-in users only.
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
+# JSON nested too deeply for the decoder answers 400 in the API's error shape, not 500
+# (clinic/api/parsers.py); a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["clinic.api.parsers.JSONParser"]

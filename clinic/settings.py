@@ -351,3 +351,6 @@ SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthe
 # JSON nested too deeply for the decoder answers 400 in the API's error shape, not 500
 # (clinic/api/parsers.py); a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["clinic.api.parsers.JSONParser"]
+# Phone numbers are read in this region unless written with + and a country code, and stored
+# in E.164 (patients/validators.py).
+PHONE_REGION = env.string("PHONE_REGION", "KR").upper()

@@ -18,10 +18,10 @@ from patients.services import patient_save
 from treatments.models import Contraindication, SkinConcern
 
 
+# An item of a nested list is whole even in a PATCH: the list replaces what is recorded, so
+# each item needs its required fields (DRF would otherwise skip them as partial). A comment,
+# not a docstring: the schema would take it as the items' description.
 class WholeItems:
-    """An item of a nested list is whole even in a PATCH: the list replaces what is recorded,
-    so each item needs its required fields (DRF would otherwise skip them as partial)."""
-
     fields: Any
 
     def to_internal_value(self, data: Any) -> Any:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "clinic.headers.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.headers.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -419,6 +421,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
 }
+
+# --- Security headers and input rules ---------------------------------------------------------
+# (README: "Security headers and input rules")
+
+# Browser features no clinic page uses, switched off for every response (clinic/headers.py).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
+# The API's schema and docs describe how to reach patients' data: for logged-in users only.
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
+# JSON nested too deeply for the decoder answers 400 in the API's error shape, not 500
+# (clinic/api/parsers.py); a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["clinic.api.parsers.JSONParser"]
+# Phone numbers are read in this region unless written with + and a country code, and stored
+# in E.164 (patients/validators.py).
+PHONE_REGION = env.string("PHONE_REGION", "KR").upper()
 
 # --- Audit trail -----------------------------------------------------------------------------
 # A refusal to a logged-in user (403, or 404 in the portal and API) is a `clinic.security` log

@@ -44,5 +44,6 @@ urlpatterns = [
     path("api/", include("clinic.api.urls")),
 ]
 
+handler400 = "clinic.views.bad_request"
 handler404 = "clinic.views.not_found"
 handler500 = "clinic.views.server_error"

@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -40,6 +41,14 @@ def _api_error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(
         {"errors": [{"field": None, "code": code, "message": message}]}, status=status
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /api/ a request Django refused before any view (a host it does not serve, a
+    malformed header) is answered in the API's error shape too."""
+    if request.path.startswith("/api/"):
+        return _api_error("bad_request", gettext("The request could not be read."), 400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, serializers, viewsets
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +19,25 @@ from patients.services import patient_save
 from treatments.models import Contraindication, SkinConcern
 
 
-class PatientConcernSerializer(serializers.ModelSerializer[PatientConcern]):
+# An item of a nested list is whole even in a PATCH: the list replaces what is recorded, so
+# each item needs its required fields (DRF would otherwise skip them as partial). A comment,
+# not a docstring: the schema would take it as the items' description.
+class WholeItems:
+    fields: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)  # type: ignore[misc]
+        missing = {
+            name: [ErrorDetail(str(field.error_messages["required"]), code="required")]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and field.source not in value
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value
+
+
+class PatientConcernSerializer(WholeItems, serializers.ModelSerializer[PatientConcern]):
     concern = serializers.SlugRelatedField(slug_field="slug", queryset=SkinConcern.objects.all())
     concern_name = serializers.CharField(source="concern.name", read_only=True)
 
@@ -27,7 +46,7 @@ class PatientConcernSerializer(serializers.ModelSerializer[PatientConcern]):
         fields = ["concern", "concern_name", "area", "severity", "note"]
 
 
-class MedicalFlagSerializer(serializers.ModelSerializer[MedicalFlag]):
+class MedicalFlagSerializer(WholeItems, serializers.ModelSerializer[MedicalFlag]):
     condition = serializers.SlugRelatedField(
         slug_field="slug", queryset=Contraindication.objects.all()
     )

@@ -50,16 +50,6 @@ class PatientForm(forms.ModelForm):
         self.today = today
         self.fields["date_of_birth"].widget.attrs["max"] = today.isoformat()
 
-    def clean_date_of_birth(self) -> date:
-        born: date = self.cleaned_data["date_of_birth"]
-        if born >= self.today:
-            raise ValidationError(
-                gettext("The date of birth must be in the past."), code="not_in_past"
-            )
-        if born.year < 1900:
-            raise ValidationError(gettext("Check the year of birth."), code="too_old")
-        return born
-
 
 class ConcernForm(forms.Form):
     """One skin concern; a blank row is left out."""

@@ -22,6 +22,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from clinic.formatting import format_day, format_when, local_day
 from patients.models import Consent, MedicalFlag, Patient, PatientConcern
+from patients.validators import phone_shown
 from scheduling.models import Practitioner, Reaction, Room, Session, SessionKind, TreatmentPlan
 from treatments.models import Contraindication, ProtocolTemplate, SkinConcern, Treatment
 
@@ -113,6 +114,8 @@ def _value(field: models.Field[Any, Any], record: Any) -> str:
         return "—"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if field.name == "phone":
+        return phone_shown(value)
     if field.name == "reactions":
         labels = dict(Reaction.choices)
         return ", ".join(str(labels.get(code, code)) for code in value)

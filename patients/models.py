@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
@@ -11,6 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinic.formatting import format_day, local_day
+from patients.validators import (
+    notes_length,
+    phone_e164,
+    phone_shown,
+    validate_birth_date,
+    validate_phone,
+    validate_visible_text,
+)
 from treatments.models import Contraindication, SkinConcern, Treatment
 
 
@@ -41,10 +52,15 @@ class Patient(models.Model):
         related_name="patient",
         verbose_name=_("portal login"),
     )
-    family_name = models.CharField(_("family name"), max_length=80)
-    given_name = models.CharField(_("given name"), max_length=80)
-    date_of_birth = models.DateField(_("date of birth"))
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    family_name = models.CharField(
+        _("family name"), max_length=80, validators=[validate_visible_text]
+    )
+    given_name = models.CharField(
+        _("given name"), max_length=80, validators=[validate_visible_text]
+    )
+    date_of_birth = models.DateField(_("date of birth"), validators=[validate_birth_date])
+    # Kept in E.164 ("+821012345678"): clean() rewrites what staff type.
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
     email = models.EmailField(_("email"), blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.KOREAN
@@ -55,7 +71,7 @@ class Patient(models.Model):
         choices=ReminderChannel.choices,
         default=ReminderChannel.SMS,
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, validators=[notes_length])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Kept by the database, for search and duplicate checks: the phone number's digits, and one
@@ -96,6 +112,16 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def clean(self) -> None:
+        if self.phone:
+            # A number that cannot be read stays as typed: the field's validator names it.
+            with suppress(ValidationError):
+                self.phone = phone_e164(self.phone)
+
+    @property
+    def phone_shown(self) -> str:
+        return phone_shown(self.phone) if self.phone else ""
 
     @property
     def full_name(self) -> str:

@@ -119,7 +119,7 @@ class ReminderRuleAdmin(HistoryAdmin):
         return False
 
 
-class ReadOnlyAdmin(HistoryAdmin):
+class ReadOnly:
     """Plans, sessions and reminders change only through the scheduling services, which keep the
     protocol and booking rules; the admin shows them for reference."""
 
@@ -131,6 +131,10 @@ class ReadOnlyAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, HistoryAdmin):
+    """Read-only, with the change history the model keeps."""
 
 
 SESSION_COLUMNS = ("sequence", "kind", "starts_at", "ends_at", "practitioner", "room", "status")
@@ -191,8 +195,10 @@ class SessionAdmin(ReadOnlyAdmin):
         return str(obj.plan.patient)
 
 
+# Reminders keep no change history of their own (attempts and errors are on the row): the
+# admin's plain history page, not simple-history's, which would fail on them.
 @admin.register(Reminder)
-class ReminderAdmin(ReadOnlyAdmin):
+class ReminderAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["due_at", "kind", "channel", "status", "attempts", "sent_at", "patient"]
     list_filter = ["status", "kind", "channel"]
     list_select_related = ["plan__patient"]

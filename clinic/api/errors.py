@@ -2,7 +2,8 @@
 
 400 invalid input (one item per field message), 401/403 authentication and permission, 404 for
 what the caller may not see, 409 for a booking conflict or a protocol that cannot be kept (with
-the planner's structured reason under ``reason``), 429 when throttled.
+the planner's structured reason under ``reason``), 413 for a body over the size limit
+(``DATA_UPLOAD_MAX_MEMORY_SIZE``), 429 when throttled.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -24,6 +27,12 @@ from scheduling.errors import ProtocolViolationError, SchedulingConflictError
 from scheduling.explain import explain_obstacle
 from scheduling.planner import NoFit
 from scheduling.selectors import clinic_tz
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request is too large.")
+    default_code = "too_large"
 
 
 def local(moment: datetime) -> datetime:
@@ -107,6 +116,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"errors": [error]}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     elif isinstance(exc, Http404):
         # Only the object the caller asked for is "not found"; any other failed lookup is a bug
         # and goes on to be a logged 500.

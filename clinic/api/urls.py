@@ -1,3 +1,4 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -29,5 +30,11 @@ urlpatterns = [
     path("v1/me/schedule/", MyScheduleView.as_view(), name="my-schedule"),
     path("v1/suggestions/", SuggestionsView.as_view(), name="suggestions"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # A person opening the docs in a browser without a login is sent to log in (the schema
+    # itself answers 401 like the rest of the API: SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]).
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
 ]

@@ -38,7 +38,7 @@ from scheduling.planner import days
 from scheduling.selectors import clinic_calendar, clinic_tz
 from tests.timeutil import local_today, seoul
 
-KOREAN_MOBILE = r"^\+82 10-\d{4}-\d{4}$"
+KOREAN_MOBILE = r"^\+8210\d{8}$"  # stored in E.164
 
 
 # --- Checks shared by the tests -------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_a_change_lists_each_field_with_its_old_and_new_value(ji_woo: Patient, h
     assert (latest.record, latest.action, latest.who) == ("Patient record", "changed", "Hana Seo")
     changes = {c.field: (c.old, c.new) for c in latest.changes}
     assert changes == {
-        "Phone": ("+82 10-1234-5678", "010-5555-0101"),
+        "Phone": ("+82 10-1234-5678", "+82 10-5555-0101"),  # stored in E.164, shown readably
         "Reminders by": ("Text message", "Email"),  # the choices' labels, not their codes
     }
 

@@ -434,7 +434,7 @@ def test_staff_edit_a_record_in_one_save(client: Client, staff_user: User, ji_wo
 
     assert response.status_code == 302
     ji_woo.refresh_from_db()
-    assert (ji_woo.phone, ji_woo.reminder_channel) == ("010-5555-0101", "email")
+    assert (ji_woo.phone, ji_woo.reminder_channel) == ("+821055550101", "email")  # E.164
     assert [(c.concern.slug, c.note) for c in ji_woo.concerns.all()] == [("acne-scars", "old")]
     flags = {f.condition.slug: f.resolved_at for f in ji_woo.medical_flags.all()}
     assert flags["fish-allergy"] is not None  # resolved, kept in the record
@@ -451,7 +451,7 @@ BAD_INPUT = {
     "born in the future": (
         {"date_of_birth": (local_today() + timedelta(days=2)).isoformat()},
         "id_date_of_birth",
-        "The date of birth must be in the past.",
+        "Enter a date of birth between 1 January 1900 and today.",
     ),
     "bad email": ({"email": "jiwoo@"}, "id_email", "Enter a valid email address."),
     "phone of another patient, written another way": (

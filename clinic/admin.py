@@ -36,6 +36,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return ()
         return self.get_fields(request, obj)
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A token acts as its user: only superusers may mint one for a superuser.
+        if db_field.name == "user" and not getattr(request.user, "is_superuser", False):
+            kwargs["queryset"] = User.objects.filter(is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.display(description=_("active"), boolean=True)
     def active(self, obj: ApiToken) -> bool:
         return obj.is_active

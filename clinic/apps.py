@@ -8,7 +8,9 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from django.contrib.auth.models import User
         from django.contrib.auth.signals import user_logged_in
+        from django.utils import timezone
         from simple_history.signals import pre_create_historical_record
 
         from clinic.history import fill_worker_reason
@@ -21,5 +23,14 @@ class ClinicConfig(AppConfig):
                 session_login_record(request=request, user=user)  # type: ignore[arg-type]
 
         user_logged_in.connect(record_login, dispatch_uid="clinic.sessions.record_login")
+
+        # Django saves the whole user to note the login, which would add a row to the user's
+        # change history per login; logins are not changes (the lockout's log keeps them).
+        def note_last_login(sender: object, user: User, **kwargs: object) -> None:
+            user.last_login = timezone.now()
+            type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
+
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(note_last_login, dispatch_uid="clinic.note_last_login")
         # History written by the worker names the task, not a person.
         pre_create_historical_record.connect(fill_worker_reason, dispatch_uid="worker_reason")

@@ -10,7 +10,9 @@ from simple_history import register
 
 # Logins keep a history too: who changed a user's name, roles or active flag, and when. The
 # password hash is never copied into it (a history table is read by more people, kept longer).
-register(User, app="clinic", excluded_fields=["password"], m2m_fields=["groups"])
+# Logging in is not a change to the account: the lockout's access log records logins, so
+# ``last_login`` stays out rather than adding a history row per login.
+register(User, app="clinic", excluded_fields=["password", "last_login"], m2m_fields=["groups"])
 
 
 class ApiToken(models.Model):

@@ -160,3 +160,18 @@ def test_a_users_changes_are_recorded_without_the_password_hash(
     assert "pbkdf2" not in str(list(hana.history.values()))  # type: ignore[attr-defined]
     # And the admin shows the user's history.
     assert client.get(f"/admin/auth/user/{hana.pk}/history/").status_code == 200
+
+
+def test_logging_in_notes_the_time_without_a_history_row(client, staff_user):
+    staff_user.set_password("correct-horse-battery")
+    staff_user.save()
+    rows = staff_user.history.count()
+
+    response = client.post(
+        "/login/", {"username": staff_user.username, "password": "correct-horse-battery"}
+    )
+
+    assert response.status_code == 302
+    staff_user.refresh_from_db()
+    assert staff_user.last_login is not None
+    assert staff_user.history.count() == rows

@@ -108,3 +108,22 @@ def test_a_superuser_still_manages_everything(superuser, clinic_admin):
     assert response.status_code == 302
     clinic_admin.refresh_from_db()
     assert clinic_admin.is_superuser
+
+
+def test_a_clinic_admin_cannot_mint_a_token_for_a_superuser(admin_client, superuser):
+    response = admin_client.post(
+        "/admin/clinic/apitoken/add/", {"user": str(superuser.pk), "name": "backdoor"}
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "user" in response.context["adminform"].form.errors
+    assert not superuser.api_tokens.exists()
+
+
+def test_a_clinic_admin_mints_a_token_for_staff(admin_client, staff_user):
+    response = admin_client.post(
+        "/admin/clinic/apitoken/add/", {"user": str(staff_user.pk), "name": "lab system"}
+    )
+
+    assert response.status_code == 302
+    assert staff_user.api_tokens.filter(name="lab system").exists()

@@ -12,19 +12,21 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Model
+from django.utils import timezone
 
 from patients.models import MedicalFlag, Patient
 from scheduling.models import (
     PlanStatus,
     Practitioner,
     Reminder,
+    ReminderKind,
     Room,
     Session,
     SessionStatus,
     TreatmentPlan,
 )
 from scheduling.services import plan_book, plan_schedule
-from tests.factories import SessionFactory, TreatmentPlanFactory
+from tests.factories import PractitionerFactory, SessionFactory, TreatmentPlanFactory
 from treatments.models import (
     Contraindication,
     Indication,
@@ -35,6 +37,32 @@ from treatments.models import (
 )
 
 SESSION = timedelta(minutes=45)  # a Rejuran Healer session
+
+
+def due_session_reminder(patient: Patient, *, channel: str, hours_ahead: int = 3) -> Reminder:
+    """A reminder of the patient's first session (``hours_ahead`` from now) by ``channel``,
+    due a minute ago: the next thing a dispatcher sends."""
+    starts_at = timezone.now() + timedelta(hours=hours_ahead)
+    plan = TreatmentPlanFactory(
+        patient=patient,
+        practitioner=PractitionerFactory(),
+        session_count=3,
+        first_session_at=starts_at,
+    )
+    session = SessionFactory(
+        plan=plan,
+        sequence=1,
+        starts_at=starts_at,
+        ends_at=starts_at + SESSION,
+        practitioner=plan.practitioner,
+    )
+    return Reminder.objects.create(
+        plan=plan,
+        session=session,
+        kind=ReminderKind.SESSION_LATE,
+        channel=channel,
+        due_at=timezone.now() - timedelta(minutes=1),
+    )
 
 
 # --- Snapshots -------------------------------------------------------------------------------

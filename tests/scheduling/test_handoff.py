@@ -24,7 +24,6 @@ from scheduling.models import (
     MessageKind,
     PatientMessage,
     Reminder,
-    ReminderKind,
     ReminderStatus,
     Session,
     SessionStatus,
@@ -33,10 +32,8 @@ from scheduling.outbox import patient_message_queue, patient_messages_dispatch_d
 from scheduling.reminders import RETRY_DELAYS, reminders_dispatch_due
 from tests.factories import (
     PatientFactory,
-    PractitionerFactory,
-    SessionFactory,
-    TreatmentPlanFactory,
 )
+from tests.helpers import due_session_reminder
 from tests.scheduling.smtp_sink import SmtpSink, smtp_sink
 from tests.worker import ROOT, wait_for, worker_database_url
 
@@ -74,26 +71,7 @@ def emailed_patient() -> Patient:
 
 def due_reminder(patient: Patient | None = None) -> Reminder:
     """A session reminder by email, due a minute ago, for a session three hours ahead."""
-    patient = patient or emailed_patient()
-    practitioner = PractitionerFactory()
-    starts_at = timezone.now() + timedelta(hours=3)
-    plan = TreatmentPlanFactory(
-        patient=patient, practitioner=practitioner, session_count=3, first_session_at=starts_at
-    )
-    session = SessionFactory(
-        plan=plan,
-        sequence=1,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=45),
-        practitioner=practitioner,
-    )
-    return Reminder.objects.create(
-        plan=plan,
-        session=session,
-        kind=ReminderKind.SESSION_LATE,
-        channel=ReminderChannel.EMAIL,
-        due_at=timezone.now() - timedelta(minutes=1),
-    )
+    return due_session_reminder(patient or emailed_patient(), channel=ReminderChannel.EMAIL)
 
 
 # --- A worker killed mid-hand-off (a real process, a real SMTP server) --------------------------

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from patients.models import Language, Patient, ReminderChannel
-from scheduling.models import MessageKind, Reminder, ReminderKind, ReminderStatus
+from scheduling.models import MessageKind, Reminder, ReminderStatus
 from scheduling.outbox import patient_message_queue, patient_messages_dispatch_due
 from scheduling.reminders import reminders_dispatch_due
 from scheduling.sms import WebhookSmsBackend
 from tests.factories import (
     PatientFactory,
-    PractitionerFactory,
-    SessionFactory,
-    TreatmentPlanFactory,
 )
+from tests.helpers import due_session_reminder
 from tests.scheduling.fake_gateways import Answer, FakeGateway, fake_gateway
 
 pytestmark = pytest.mark.django_db
@@ -51,25 +47,7 @@ def webhook(settings: Any) -> Iterator[FakeGateway]:
 
 
 def reminder_for(patient: Patient, channel: str) -> Reminder:
-    practitioner = PractitionerFactory()
-    starts_at = timezone.now() + timedelta(hours=3)
-    plan = TreatmentPlanFactory(
-        patient=patient, practitioner=practitioner, session_count=3, first_session_at=starts_at
-    )
-    session = SessionFactory(
-        plan=plan,
-        sequence=1,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=45),
-        practitioner=practitioner,
-    )
-    return Reminder.objects.create(
-        plan=plan,
-        session=session,
-        kind=ReminderKind.SESSION_LATE,
-        channel=channel,
-        due_at=timezone.now() - timedelta(minutes=1),
-    )
+    return due_session_reminder(patient, channel=channel)
 
 
 def personal_details(*patients: Patient) -> list[str]:

@@ -6,22 +6,19 @@ same idempotency key."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from patients.models import Language, ReminderChannel
-from scheduling.models import Reminder, ReminderKind, ReminderStatus
+from scheduling.models import Reminder, ReminderStatus
 from scheduling.reminders import RETRY_DELAYS, reminders_dispatch_due
 from scheduling.sms import SmsError, SmsRejectedError, SolapiSmsBackend, WebhookSmsBackend
 from tests.factories import (
     PatientFactory,
-    PractitionerFactory,
-    SessionFactory,
-    TreatmentPlanFactory,
 )
+from tests.helpers import due_session_reminder
 from tests.scheduling.fake_gateways import Answer, FakeGateway, fake_gateway
 
 pytestmark = pytest.mark.django_db
@@ -62,25 +59,7 @@ def due_text_reminder() -> Reminder:
         preferred_language=Language.KOREAN,
         reminder_channel=ReminderChannel.SMS,
     )
-    practitioner = PractitionerFactory()
-    starts_at = timezone.now() + timedelta(hours=2)
-    plan = TreatmentPlanFactory(
-        patient=patient, practitioner=practitioner, session_count=3, first_session_at=starts_at
-    )
-    session = SessionFactory(
-        plan=plan,
-        sequence=1,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=45),
-        practitioner=practitioner,
-    )
-    return Reminder.objects.create(
-        plan=plan,
-        session=session,
-        kind=ReminderKind.SESSION_LATE,
-        channel=ReminderChannel.SMS,
-        due_at=timezone.now() - timedelta(minutes=1),
-    )
+    return due_session_reminder(patient, channel=ReminderChannel.SMS, hours_ahead=2)
 
 
 # --- Solapi ------------------------------------------------------------------------------------

@@ -34,12 +34,13 @@ NOTHING_DUE = datetime(2000, 1, 1, tzinfo=UTC)  # before every row: the scan fin
 INSERT_SQL = """
 INSERT INTO scheduling_reminder
     (plan_id, session_id, kind, cycle, channel, due_at, status, sent_at, attempts, last_error,
-     created_at)
+     created_at, possibly_repeated)
 SELECT plan_id, NULL, kind, cycle, 'email', due_at, status,
        CASE WHEN status = 'sent' THEN due_at + interval '4 seconds' END,
        CASE WHEN status = 'sent' THEN 1 ELSE 0 END,
        CASE WHEN status = 'cancelled' THEN 'the session was cancelled' ELSE '' END,
-       due_at - interval '7 days'
+       due_at - interval '7 days',
+       FALSE
 FROM (
     SELECT (%(plans)s::bigint[])[1 + i %% %(plan_count)s] AS plan_id,
            (ARRAY['maintenance_early', 'maintenance_due'])[1 + (i / %(plan_count)s) %% 2] AS kind,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
@@ -41,6 +42,27 @@ if os.environ.get("REQUIRE_SERVICES") == "1":
     hypothesis_settings.load_profile("ci")
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# TEST_CLOCK=2026-12-03T00:10+09:00 runs the suite as if it were that moment (the clock keeps
+# ticking from there), so tests can be tried at the awkward hours a CI run may land on: just after
+# midnight in the clinic, on a Sunday, at a month's end. Worker subprocesses keep the real clock.
+_clock: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _clock
+    if moment := os.environ.get("TEST_CLOCK"):
+        _clock = time_machine.travel(datetime.fromisoformat(moment), tick=True)
+        _clock.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _clock is not None:
+        _clock.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"clock: {os.environ['TEST_CLOCK']} (TEST_CLOCK)" if _clock is not None else None
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 from scheduling.planner import local_datetime
 from scheduling.selectors import clinic_tz
 
+WEDNESDAY = 2  # date.weekday(): an ordinary open day in the seeded clinic's hours
+
 
 def seoul(day: date, hour: int, minute: int = 0) -> datetime:
     """An aware datetime at a wall-clock time in the clinic's zone (Asia/Seoul by default)."""

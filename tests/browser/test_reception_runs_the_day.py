@@ -21,7 +21,7 @@ from scheduling.selectors import clinic_tz
 from tests.browser.screens import capture
 from tests.factories import PatientFactory, UserFactory
 from tests.helpers import book_and_schedule, hold, sessions_of
-from tests.timeutil import local_today, seoul
+from tests.timeutil import WEDNESDAY, local_today, seoul, upcoming
 from treatments.models import ProtocolTemplate, Treatment
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("catalogue")]
@@ -148,7 +148,9 @@ def test_completing_a_session_with_reactions_shows_them_on_the_patients_page(
     reception: str, page: Page, kim: Practitioner
 ) -> None:
     base = reception
-    session = hold(kim, timezone.now() - timedelta(minutes=50))
+    # Started a little while ago, yet still today on the clinic's calendar (Today lists today's
+    # sessions only, and just after midnight "50 minutes ago" is yesterday).
+    session = hold(kim, max(timezone.now() - timedelta(minutes=50), seoul(local_today(), 0)))
     patient = session.plan.patient
 
     page.goto(f"{base}/staff/")
@@ -182,7 +184,7 @@ def test_booking_a_maintenance_session_from_the_due_list(
         kim, seoul(local_today() - timedelta(days=180), 11), status=SessionStatus.COMPLETED
     ).plan
     plan.status = PlanStatus.MAINTENANCE
-    plan.maintenance_due_on = local_today() + timedelta(days=10)
+    plan.maintenance_due_on = upcoming(WEDNESDAY, weeks_ahead=1)  # an open day within 30 days
     plan.save()
 
     page.goto(f"{base}/staff/maintenance/")

@@ -19,7 +19,7 @@ from scheduling.models import PlanStatus, Practitioner, SessionStatus, Treatment
 from scheduling.services import plan_schedule
 from tests.factories import PatientFactory, PractitionerFactory
 from tests.helpers import book_and_schedule, db_state, flag, hold
-from tests.timeutil import local_today, seoul
+from tests.timeutil import WEDNESDAY, local_today, seoul, upcoming
 from treatments.models import ProtocolTemplate
 
 pytestmark = pytest.mark.django_db
@@ -486,7 +486,8 @@ def due_plan(kim: Practitioner) -> TreatmentPlan:
         kim, seoul(local_today() - timedelta(days=180), 10), status=SessionStatus.COMPLETED
     ).plan
     plan.status = PlanStatus.MAINTENANCE
-    plan.maintenance_due_on = local_today() + timedelta(days=10)
+    # An open day (a due date on a Sunday would be refused for the closure, not the booking).
+    plan.maintenance_due_on = upcoming(WEDNESDAY, weeks_ahead=1)
     plan.save()
     return plan
 

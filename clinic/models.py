@@ -54,3 +54,17 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class DataVersion(models.Model):
+    """One row: a number raised after every committed change to the clinic's data, which keys
+    the kept pages (see clinic/page_cache.py). Written with raw SQL, never through the ORM."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        db_table = "clinic_dataversion"
+
+    def __str__(self) -> str:
+        return str(self.version)

@@ -396,8 +396,17 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Built pages and API answers, per process: their key holds the data version from the
+    # database, so no process can serve one past a committed change (clinic/page_cache.py).
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
 }
+# How long a built page is kept at most (it is also keyed to the minute); 0 builds every page.
+PAGE_CACHE_SECONDS = env.integer("PAGE_CACHE_SECONDS", 60, minimum=0)
 
 # --- Production hardening -------------------------------------------------------------------
 

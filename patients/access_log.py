@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 
 from clinic.clients import client_address
+from clinic.page_cache import replay_on_hit
 from patients.models import AccessKind, Patient, PatientAccess
 
 ACCESSES_PER_PAGE = 50
@@ -36,6 +37,13 @@ def patient_access_record(
     user = request.user if request.user.is_authenticated else None
     address = client_address(django_request)
     now = timezone.now()
+    # A page served from the cache was still seen: the same rows are written again then.
+    replay_on_hit(
+        django_request,
+        "patients.access_log.patient_access_record",
+        patient_ids=ids,
+        kind=AccessKind(kind).value,
+    )
     return PatientAccess.objects.bulk_create(
         PatientAccess(
             patient_id=pk,

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.api.permissions import IsStaffMember
+from clinic.page_cache import CachedReads
 from patients.access_log import patient_access_record
 from patients.models import AccessKind, MedicalFlag, Patient, PatientConcern
 from patients.selectors import patient_search, patients_with_record
@@ -121,6 +122,7 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
 
 
 class PatientViewSet(
+    CachedReads,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.formatting import local_day
 from clinic.htmx import HtmxHttpRequest
+from clinic.page_cache import cached_page
 from patients.access_log import patient_access_page, patient_access_record
 from patients.forms import PatientRecordForm
 from patients.models import AccessKind, Patient
@@ -39,6 +40,7 @@ def _today() -> date:
     return local_day(timezone.now())
 
 
+@cached_page
 def patient_list(request: HtmxHttpRequest) -> HttpResponse:
     """Search as you type: HTMX asks for the results alone; without JavaScript the form is a
     plain GET and the whole page comes back."""
@@ -58,6 +60,7 @@ def patient_list(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
+@cached_page
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     try:
         record = patient_record(patient_id=patient_id, today=_today())

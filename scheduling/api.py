@@ -29,6 +29,7 @@ from clinic.api.errors import no_fit_reason, request_field_names
 from clinic.api.filters import CalendarDayFilter, IdFilter, validate_calendar_day
 from clinic.api.permissions import IsStaffMember, ReadOwnWriteStaff, acting_user
 from clinic.api.schema import ErrorResponseSerializer
+from clinic.page_cache import CachedReads
 from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling import services
@@ -177,7 +178,7 @@ def _leave_data(leave: Leave) -> dict[str, Any]:
     }
 
 
-class PractitionerViewSet(viewsets.ReadOnlyModelViewSet[Practitioner]):
+class PractitionerViewSet(CachedReads, viewsets.ReadOnlyModelViewSet[Practitioner]):
     """Practitioners and what they perform (any logged-in user); their free slots and working
     pattern (staff)."""
 
@@ -383,7 +384,7 @@ CONFLICT = OpenApiResponse(
 )
 
 
-class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Session]):
+class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Session]):
     """Sessions: staff see all, book one at a time and change them; a patient sees only their
     own."""
 
@@ -653,7 +654,9 @@ class PlanFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class PlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[TreatmentPlan]):
+class PlanViewSet(
+    CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[TreatmentPlan]
+):
     """Booked courses. Booking answers 202: the plan is created in the *scheduling* state and
     the worker places its sessions moments later (poll the plan)."""
 
@@ -839,7 +842,7 @@ class MyScheduleSerializer(serializers.Serializer[Any]):
     plans = MyPlanSerializer(many=True)
 
 
-class MyScheduleView(APIView):
+class MyScheduleView(CachedReads, APIView):
     """The logged-in patient's courses: sessions, progress, next maintenance, and aftercare for
     the last session, in the patient's language. Staff without a patient record get 404."""
 

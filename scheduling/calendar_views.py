@@ -28,6 +28,7 @@ from django.utils.translation import gettext
 
 from clinic.formatting import local_day
 from clinic.htmx import HtmxHttpRequest
+from clinic.page_cache import cached_page
 from scheduling.calendar import (
     ColumnSpec,
     build_grid,
@@ -156,6 +157,7 @@ def _with_whose(
     return replace(query, room_id=chosen)
 
 
+@cached_page
 def calendar(request: HtmxHttpRequest) -> HttpResponse:
     today = local_day(timezone.now())
     resources = calendar_resources()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from clinic.formatting import format_when, local_day
+from clinic.page_cache import cached_page
 from scheduling.availability import maintenance_offers, next_free_slots
 from scheduling.errors import SchedulingConflictError
 from scheduling.models import Practitioner, Reminder, SessionKind, SessionStatus, TreatmentPlan
@@ -36,6 +37,7 @@ DUE_SOON_DAYS = 30
 REPEATS_SHOWN_DAYS = 7
 
 
+@cached_page
 def today(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = local_day(now)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic.access import PatientHttpRequest
 from clinic.formatting import format_when
+from clinic.page_cache import cached_page
 from scheduling.forms import SessionChangeForm
 from scheduling.ics import patient_calendar
 from scheduling.models import RequestKind
@@ -39,6 +40,7 @@ from scheduling.selectors import (
 from scheduling.services import calendar_feed_renew
 
 
+@cached_page
 def my_schedule(request: PatientHttpRequest) -> HttpResponse:
     now = timezone.now()
     patient = request.patient

@@ -17,7 +17,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
@@ -63,6 +63,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock: {os.environ['TEST_CLOCK']} (TEST_CLOCK)" if _clock is not None else None
+
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -99,6 +101,20 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _page_cache(request: pytest.FixtureRequest, settings: Any) -> Iterator[None]:
+    """Kept pages are keyed by the data version, which rises when a transaction commits; most
+    tests run inside one that never does, so pages are built afresh unless the test commits for
+    real (browser tests, and those marked ``page_cache``)."""
+    if not (
+        request.node.get_closest_marker("browser") or request.node.get_closest_marker("page_cache")
+    ):
+        settings.PAGE_CACHE_SECONDS = 0
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()
 
 
 @pytest.fixture(autouse=True)

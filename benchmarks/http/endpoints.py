@@ -74,18 +74,27 @@ class Credentials:
 
 @dataclass(frozen=True)
 class QueryCount:
-    queries: int
+    queries: int  # a warm request: for reads, the answer kept from the one before
     status: int
+    built_queries: int  # the answer built afresh (page cache off), as after a change
+    built_ms: float  # median in-process time of building it, over BUILDS requests
+
+
+BUILDS = 7
 
 
 def count_queries(
     endpoint: Endpoint, credentials: Credentials, *, write_session: int | None
 ) -> QueryCount:
     """SQL queries of one request, made in this process with Django's test client against the
-    same database, with the same cookies or token: one request to warm caches, one counted."""
+    same database, with the same cookies or token: one request to warm caches, one counted;
+    then the queries and median time of building the answer with the page cache off."""
     # Imported here: Django is set up only once the settings are chosen.
+    import statistics
+    import time
+
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     from benchmarks.http.seed import reschedule_moves
@@ -111,6 +120,18 @@ def count_queries(
         ).status_code
 
     once()
+    # Counted at once: the next request clears the log the counts are read from.
     with CaptureQueriesContext(connection) as captured:
         status = once()
-    return QueryCount(len(captured.captured_queries), status)
+    queries = len(captured.captured_queries)
+    with override_settings(PAGE_CACHE_SECONDS=0):
+        once()
+        with CaptureQueriesContext(connection) as built:
+            once()
+        built_queries = len(built.captured_queries)
+        times = []
+        for _ in range(BUILDS):
+            started = time.perf_counter()
+            once()
+            times.append(time.perf_counter() - started)
+    return QueryCount(queries, status, built_queries, statistics.median(times) * 1000)

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from benchmarks.http.seed import Counts
 
 RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
-HEADERS = ["endpoint", "req/s", "p50", "p95", "p99", "errors", "SQL/req", "vs ping"]
+HEADERS = [
+    *("endpoint", "req/s", "p50", "p95", "p99", "errors", "SQL/req"),
+    *("built: SQL", "built: ms", "vs ping"),
+]
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,13 @@ class Row:
     probe_status: int  # the answer to one request before the load, for the notes
 
     def cells(self, baseline: float) -> list[str]:
-        queries = "—"
+        queries = built_queries = built_ms = "—"
         if self.queries is not None:
             queries = str(self.queries.queries)
             if not 200 <= self.queries.status < 300:
                 queries += f" (HTTP {self.queries.status})"
+            built_queries = str(self.queries.built_queries)
+            built_ms = f"{self.queries.built_ms:,.1f}"
         ratio = self.load.per_second / baseline if baseline else 0.0
         return [
             self.endpoint.name,
@@ -48,6 +53,8 @@ class Row:
             _ms(self.load.p99),
             f"{self.load.errors:,}",
             queries,
+            built_queries,
+            built_ms,
             f"{ratio:.3f}",
         ]
 
@@ -179,8 +186,12 @@ def markdown(
             f"p50/p95/p99: latency percentiles under load ({CONNECTIONS} connections on "
             f"{workers} sync workers, so they include waiting for a free worker). errors: socket "
             "errors and answers other than 2xx/3xx. SQL/req: queries of one request after a "
-            "warm one, counted in-process with Django's test client on the same database. vs "
-            "ping: requests/s as a fraction of the ping endpoint's (no database, no template)."
+            "warm one, counted in-process with Django's test client on the same database: for "
+            "reads the answer kept from the request before (clinic/page_cache.py), as under the "
+            "load. built: the same request with the page cache off, as on the first request "
+            "after a change: its queries and its median time in-process (one request at a time, "
+            "no load). vs ping: requests/s as a fraction of the ping endpoint's (no database, no "
+            "template)."
         ),
         "",
         _wrap(

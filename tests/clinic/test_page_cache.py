@@ -1,0 +1,230 @@
+"""Kept pages: served again while nothing changed, rebuilt on the first request after any
+committed change (whichever way it was written), after the minute turns, and never shown to
+another user. These tests commit for real (transactional database), as production does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.page_cache import data_version, statement_changes_data
+from patients.models import Patient, PatientAccess
+from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session
+from scheduling.services import session_mark_arrived
+from tests.helpers import hold
+from tests.timeutil import local_today, seoul
+
+pytestmark = [pytest.mark.page_cache, pytest.mark.usefixtures("catalogue")]
+
+Count = Callable[..., Any]
+
+
+@pytest.fixture
+def staff(client: Client, staff_user: User) -> Client:
+    client.force_login(staff_user)
+    client.get(reverse("staff:today"))  # the CSRF cookie pages' tokens are made from
+    return client
+
+
+@pytest.fixture
+def todays_session(kim: Practitioner) -> Session:
+    return hold(kim, max(timezone.now() + timedelta(minutes=5), seoul(local_today(), 0)))
+
+
+# --- Which statements raise the version ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "changes"),
+    [
+        ('SELECT "x" FROM "scheduling_session"', False),
+        ("(SELECT 1) UNION ALL (SELECT 2)", False),
+        ('SAVEPOINT "s1"', False),
+        ('UPDATE "scheduling_session" SET "status" = %s', True),
+        ('INSERT INTO "patients_patient" ("family_name") VALUES (%s)', True),
+        ('DELETE FROM "scheduling_closure" WHERE "id" = %s', True),
+        ('INSERT INTO "patients_patientaccess" ("patient_id") VALUES (%s)', False),
+        ('UPDATE "django_session" SET "session_data" = %s', False),
+        ('UPDATE "clinic_apitoken" SET "last_used_at" = %s', False),
+        ('TRUNCATE "scheduling_session"', True),
+        ('WITH moved AS (UPDATE "scheduling_session" SET x = 1) SELECT 1', True),
+    ],
+)
+def test_a_statement_raises_the_version_when_it_may_change_a_page(sql: str, changes: bool) -> None:
+    assert statement_changes_data(sql) is changes
+
+
+def test_a_committed_change_raises_the_version_and_a_rolled_back_one_does_not(
+    patient: Patient,
+) -> None:
+    before = data_version()
+
+    with transaction.atomic():
+        Patient.objects.filter(pk=patient.pk).update(notes="Prefers mornings.")
+        Patient.objects.filter(pk=patient.pk).update(notes="Prefers afternoons.")
+    after_commit = data_version()
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            Patient.objects.filter(pk=patient.pk).update(notes="Never saved.")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    after_rollback = data_version()
+
+    assert after_commit == before + 1  # once per transaction, however many statements
+    assert after_rollback == after_commit
+
+
+def test_reading_pages_changes_no_version(staff: Client, patient: Patient) -> None:
+    before = data_version()
+    staff.get(reverse("staff:patient", args=[patient.pk]))  # writes the access log
+    staff.get(reverse("staff:patients"), {"q": patient.family_name})
+    assert data_version() == before
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+
+def test_today_is_served_again_in_four_queries_while_nothing_changed(
+    staff: Client, todays_session: Session, django_assert_num_queries: Count
+) -> None:
+    first = staff.get(reverse("staff:today"))
+
+    # the login session, the user, the roles, the data version
+    with django_assert_num_queries(4):
+        again = staff.get(reverse("staff:today"))
+
+    assert again.content == first.content
+    assert again["Cache-Control"] == first["Cache-Control"]  # still never kept by browsers
+    assert "no-store" in again["Cache-Control"]
+
+
+def test_a_change_made_through_a_service_shows_on_the_next_request(
+    staff: Client, staff_user: User, todays_session: Session
+) -> None:
+    name = todays_session.plan.patient.full_name
+    assert "Arrived " not in staff.get(reverse("staff:today")).text
+
+    session_mark_arrived(session=todays_session, marked_by=staff_user)
+
+    page = staff.get(reverse("staff:today")).text
+    assert name in page
+    assert "Arrived " in page
+
+
+def test_a_change_written_in_bulk_shows_on_the_next_request(
+    staff: Client, patient: Patient
+) -> None:
+    url = reverse("staff:patient", args=[patient.pk])
+    assert "Lee Bulk-Written" not in staff.get(url).text
+
+    Patient.objects.filter(pk=patient.pk).update(family_name="Lee", given_name="Bulk-Written")
+
+    assert "Lee Bulk-Written" in staff.get(url).text
+
+
+def test_a_kept_page_is_rebuilt_when_the_minute_turns(
+    staff: Client, todays_session: Session, django_assert_max_num_queries: Count
+) -> None:
+    staff.get(reverse("staff:today"))
+    with (
+        time_machine.travel(timezone.now() + timedelta(seconds=61)),
+        django_assert_max_num_queries(100) as built,
+    ):
+        staff.get(reverse("staff:today"))
+    assert len(built.captured_queries) > 4
+
+
+def test_a_page_kept_for_one_user_is_never_shown_to_another(
+    client: Client, patient: Patient, other_patient: Patient, kim: Practitioner
+) -> None:
+    mine_session = hold(kim, seoul(local_today() + timedelta(days=9), 11), patient=patient)
+    their_session = hold(kim, seoul(local_today() + timedelta(days=10), 15), patient=other_patient)
+    mine_link = reverse("portal:session-change", args=[mine_session.pk])
+    their_link = reverse("portal:session-change", args=[their_session.pk])
+    client.force_login(patient.user)
+    client.get(reverse("portal:schedule"))
+    mine = client.get(reverse("portal:schedule")).text
+
+    client.force_login(other_patient.user)
+    client.get(reverse("portal:schedule"))
+    theirs = client.get(reverse("portal:schedule")).text
+
+    assert mine_link in mine
+    assert mine_link not in theirs
+    assert their_link in theirs
+
+
+def test_seeing_a_patient_from_a_kept_page_is_still_logged(
+    staff: Client, staff_user: User, patient: Patient
+) -> None:
+    url = reverse("staff:patient", args=[patient.pk])
+    staff.get(url)
+    staff.get(url)
+
+    assert PatientAccess.objects.filter(patient=patient, user=staff_user).count() == 2
+
+
+def test_a_message_is_shown_once_and_not_kept_with_the_page(
+    staff: Client, kim: Practitioner
+) -> None:
+    session = hold(kim, timezone.now() + timedelta(days=3))
+    reminder = Reminder.objects.create(
+        plan=session.plan,
+        session=session,
+        kind=ReminderKind.SESSION_EARLY,
+        channel="sms",
+        due_at=timezone.now() - timedelta(hours=1),
+        status=ReminderStatus.FAILED,
+        attempts=5,
+        last_error="gateway refused the number",
+    )
+    staff.get(reverse("staff:today"))  # kept before the message exists
+    message = "The reminder is queued again"
+
+    shown = staff.post(reverse("staff:reminder-retry", args=[reminder.pk]), follow=True).text
+    again = staff.get(reverse("staff:today")).text
+
+    assert message in shown
+    assert message not in again
+
+
+# --- API answers ---------------------------------------------------------------------------------
+
+
+def test_an_api_answer_is_kept_until_a_change_and_per_patient(
+    client: Client,
+    patient: Patient,
+    other_patient: Patient,
+    kim: Practitioner,
+    django_assert_num_queries: Count,
+) -> None:
+    session = hold(kim, seoul(local_today() + timedelta(days=9), 11), patient=patient)
+    url = "/api/v1/me/schedule/"
+    client.force_login(patient.user)
+    first = client.get(url).json()
+
+    # the login session, the user, the data version
+    with django_assert_num_queries(3):
+        assert client.get(url).json() == first
+
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=F("starts_at") + timedelta(hours=1), ends_at=F("ends_at") + timedelta(hours=1)
+    )
+    moved = client.get(url).json()
+    assert moved != first
+
+    client.force_login(other_patient.user)
+    assert client.get(url).json()["patient"]["id"] == other_patient.pk

@@ -61,7 +61,7 @@ UNTRACKED_TABLES = frozenset(
 )
 _READS = (
     *("SELECT", "(SELECT", "EXPLAIN", "SHOW", "PRAGMA", "SET "),
-    *("SAVEPOINT", "RELEASE", "ROLLBACK"),
+    *("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"),
     # Schema changes come with a deployment, which restarts the processes and their caches.
     *("CREATE", "ALTER", "DROP", "COMMENT"),
 )

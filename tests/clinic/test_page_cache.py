@@ -50,6 +50,7 @@ def todays_session(kim: Practitioner) -> Session:
         ('SELECT "x" FROM "scheduling_session"', False),
         ("(SELECT 1) UNION ALL (SELECT 2)", False),
         ('SAVEPOINT "s1"', False),
+        ("BEGIN IMMEDIATE", False),
         ('UPDATE "scheduling_session" SET "status" = %s', True),
         ('INSERT INTO "patients_patient" ("family_name") VALUES (%s)', True),
         ('DELETE FROM "scheduling_closure" WHERE "id" = %s', True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib import import_module
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -29,6 +30,12 @@ def tomorrow() -> str:
     return (local_day(timezone.now()) + timedelta(days=1)).isoformat()
 
 
+def when_run(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes with each callable value worked out now: "tomorrow" is the day after the day
+    the test runs, not the day the suite was collected (a run may cross midnight)."""
+    return {name: value() if callable(value) else value for name, value in changes.items()}
+
+
 BIRTH = "Enter a date of birth between 1 January 1900 and today."
 PHONE = "Enter a phone number that exists, e.g. 010-1234-5678 or +82 10-1234-5678."
 HIDDEN = "Remove the control or invisible characters (a tab, a line break, a zero-width space)."
@@ -37,7 +44,7 @@ LONG = "Keep this to 2000 characters (it has 2001)."
 # (changes, field, code, message)
 REFUSED = {
     "born before 1900": ({"date_of_birth": "1899-12-31"}, "date_of_birth", "out_of_range", BIRTH),
-    "born tomorrow": ({"date_of_birth": tomorrow()}, "date_of_birth", "out_of_range", BIRTH),
+    "born tomorrow": ({"date_of_birth": tomorrow}, "date_of_birth", "out_of_range", BIRTH),
     "phone too short": ({"phone": "010-12"}, "phone", "invalid_phone", PHONE),
     "phone of letters": ({"phone": "call me"}, "phone", "invalid_phone", PHONE),
     "zero-width space in a name": ({"given_name": "Ji\u200bwoo"}, "given_name", None, HIDDEN),
@@ -64,6 +71,7 @@ def test_the_api_refuses_it_naming_the_field_and_nothing_changes(
     staff_api: APIClient, jiwoo: Patient, case: str
 ) -> None:
     changes, field, code, message = REFUSED[case]
+    changes = when_run(changes)
     before = record_tables()
 
     response = staff_api.patch(f"{API}/patients/{jiwoo.pk}/", {"notes": "not saved", **changes})
@@ -78,6 +86,7 @@ def test_the_staff_form_refuses_it_beside_the_field_and_nothing_changes(
     client: Client, staff_user: User, jiwoo: Patient, case: str
 ) -> None:
     changes, field, _, message = REFUSED[case]
+    changes = when_run(changes)
     before = record_tables()
 
     response = logged_in(client, staff_user).post(

@@ -7,10 +7,11 @@ have no model permissions at all (the portal scopes their queries to their own r
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet, StringAgg, Value
 
 
 class Role(StrEnum):
@@ -95,17 +96,39 @@ def roles_sync() -> list[str]:
     return created
 
 
+ROLE_NAMES = "clinic_role_names"  # the annotation :func:`with_role_names` adds
+_SEPARATOR = "\x1f"  # group names are free text: a comma may be in one
+
+
+def with_role_names(users: QuerySet[Any], *, path: str = "") -> QuerySet[Any]:
+    """Add the user's group names to each row (``path`` leads from the rows to the user, e.g.
+    ``"user__"``), so the roles come with the user in one query, as every request loads it."""
+    return users.annotate(
+        **{ROLE_NAMES: StringAgg(f"{path}groups__name", Value(_SEPARATOR), default=Value(""))}
+    )
+
+
+def remember_roles(user: object, names: str) -> None:
+    """Keep the roles read by :func:`with_role_names` on the user for the request."""
+    user._clinic_roles = _roles_of(user, set(filter(None, names.split(_SEPARATOR))))  # type: ignore[attr-defined]
+
+
+def _roles_of(user: object, names: set[str]) -> frozenset[Role]:
+    roles = {role for role in Role if role.value in names}
+    if user.is_superuser:  # type: ignore[attr-defined]
+        roles.add(Role.CLINIC_ADMIN)
+    return frozenset(roles)
+
+
 def user_roles(user: object) -> frozenset[Role]:
-    """The user's roles (one query, then cached on the user object for the request)."""
+    """The user's roles: read with the user when it was loaded for the request, else one query
+    (then kept on the user object for the request)."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     cached: frozenset[Role] | None = getattr(user, "_clinic_roles", None)
     if cached is None:
         names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        roles = {role for role in Role if role.value in names}
-        if user.is_superuser:  # type: ignore[attr-defined]
-            roles.add(Role.CLINIC_ADMIN)
-        cached = frozenset(roles)
+        cached = _roles_of(user, names)
         user._clinic_roles = cached  # type: ignore[attr-defined]
     return cached
 

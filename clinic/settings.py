@@ -136,7 +136,7 @@ INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into its page
 AUTHENTICATION_BACKENDS = [
     "clinic.lockout.LockoutBackend",  # first: refuses a locked-out login before any check
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic.auth_backend.ModelBackendWithRoles",  # Django's, with the roles in the same query
 ]
 LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env.integer("LOGIN_LOCKOUT_MINUTES", 30, minimum=1)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import ApiToken
+from clinic.roles import ROLE_NAMES, remember_roles, with_role_names
 
 TOKEN_BYTES = 32
 PREFIX_LENGTH = 8
@@ -36,12 +37,13 @@ def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple
 def api_token_user(raw: str) -> User | None:
     """The active user behind an active token, or None. Records when the token was last used."""
     token = (
-        ApiToken.objects.select_related("user")
+        with_role_names(ApiToken.objects.select_related("user"), path="user__")
         .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
         return None
+    remember_roles(token.user, getattr(token, ROLE_NAMES))
     now = timezone.now()
     # At most one write a minute per token, so busy integrations do not write on every request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

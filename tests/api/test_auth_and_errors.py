@@ -21,8 +21,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.api.throttling import WriteRateThrottle
+from clinic.auth_backend import ModelBackendWithRoles
 from clinic.models import ApiToken
-from clinic.tokens import api_token_create, api_token_revoke
+from clinic.roles import Role, user_roles
+from clinic.tokens import api_token_create, api_token_revoke, api_token_user
 from patients.models import Patient
 from tests import factories
 from tests.api.helpers import API, assert_errors, assert_not_logged_in, bearer_client
@@ -54,6 +56,29 @@ def test_a_bearer_token_carries_its_users_role(patient: Any) -> None:
     response = bearer_client(raw).get(f"{API}/patients/")
 
     assert_errors(response, 403, (None, "permission_denied"))
+
+
+def test_a_bearer_token_brings_its_user_and_roles_in_one_query(
+    staff_user: User, django_assert_num_queries: Any
+) -> None:
+    _, raw = api_token_create(user=staff_user, name="CRM sync", created_by=None)
+    api_token_user(raw)  # the token's last use is recorded once a minute
+
+    with django_assert_num_queries(1):
+        user = api_token_user(raw)
+        roles = user_roles(user)
+
+    assert roles == {Role.STAFF}
+
+
+def test_a_session_login_brings_the_user_and_roles_in_one_query(
+    staff_user: User, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        user = ModelBackendWithRoles().get_user(staff_user.pk)
+        roles = user_roles(user)
+
+    assert roles == {Role.STAFF}
 
 
 @pytest.fixture

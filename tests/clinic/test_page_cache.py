@@ -98,13 +98,13 @@ def test_reading_pages_changes_no_version(staff: Client, patient: Patient) -> No
 # --- Pages ---------------------------------------------------------------------------------------
 
 
-def test_today_is_served_again_in_four_queries_while_nothing_changed(
+def test_today_is_served_again_in_three_queries_while_nothing_changed(
     staff: Client, todays_session: Session, django_assert_num_queries: Count
 ) -> None:
     first = staff.get(reverse("staff:today"))
 
-    # the login session, the user, the roles, the data version
-    with django_assert_num_queries(4):
+    # the login session, the user with their roles, the data version
+    with django_assert_num_queries(3):
         again = staff.get(reverse("staff:today"))
 
     assert again.content == first.content

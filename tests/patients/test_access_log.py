@@ -66,10 +66,10 @@ def test_a_search_logs_each_patient_it_shows_once_in_one_query(
     lees = [PatientFactory(family_name="Lee") for _ in range(3)]
     PatientFactory(family_name="Kang")
     logged_in(client, staff_user)
-    client.get(reverse("staff:patients"), {"q": "lee"})  # roles and session warmed up
+    client.get(reverse("staff:patients"), {"q": "lee"})  # session warmed up
     PatientAccess.objects.all().delete()
 
-    with django_assert_num_queries(6):  # session, user, roles; count, page; the log (1 INSERT)
+    with django_assert_num_queries(5):  # session, user with roles; count, page; the log (1 INSERT)
         client.get(reverse("staff:patients"), {"q": "lee"})
 
     assert sorted(a[0] for a in accesses()) == sorted(p.pk for p in lees)
@@ -181,7 +181,7 @@ def test_the_log_takes_the_same_queries_for_10_or_200_rows_and_is_paginated(
     seen(patient, staff_user, rows)
     logged_in(client, clinic_admin)
 
-    with django_assert_num_queries(6):  # session, user, roles; patient, count, page (with who)
+    with django_assert_num_queries(5):  # session, user with roles; patient, count, page (with who)
         response = client.get(reverse("staff:patient-access", args=[patient.pk]))
 
     assert response.content.decode().count('class="access-row"') == min(rows, 50)

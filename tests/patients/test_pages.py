@@ -327,9 +327,9 @@ def test_the_list_takes_the_same_queries_for_10_or_200_patients(
     many_patients(count)
     logged_in(client, staff_user)
 
-    # session, user, roles; count, one page of patients with flags and latest course; the
+    # session, user with roles; count, one page of patients with flags and latest course; the
     # access log (one INSERT for the page's patients)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(reverse("staff:patients"))
 
     assert text(response).count('class="patient-name"') == min(count, 25)
@@ -734,10 +734,10 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
     assert Session.objects.filter(plan__patient=ji_woo).count() == courses * sessions_each
     logged_in(client, staff_user)
 
-    # session, user, roles; patient, concerns, flags, treatments they rule out, consents,
+    # session, user with roles; patient, concerns, flags, treatments they rule out, consents,
     # courses, sessions, milestones; the six history tables; the patient's requests; the
     # access log (one INSERT)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(18):
         response = client.get(reverse("staff:patient", args=[ji_woo.pk]))
 
     page = text(response)

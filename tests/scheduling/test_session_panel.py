@@ -246,5 +246,5 @@ def test_the_panel_takes_the_same_queries_whatever_the_course(
     for n in range(20 * sessions):
         hold(kim, seoul(tuesday, 11) + timedelta(days=n % 5, minutes=45 * (n // 5)))
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         staff.get(panel(sessions_of(plan)[2].pk), headers={"HX-Request": "true"})

@@ -160,11 +160,11 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     for n in range(sessions):
         hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
 
-    # session, user, roles; attention (+ its sessions); the day's sessions, practitioners; next
+    # session, user with roles; attention (+ its sessions); the day's sessions, practitioners; next
     # free times (practitioners and treatments, the calendar's rules in one, bookings);
     # failed reminders; messages possibly sent twice; maintenance due (+ sessions); patients'
     # open requests
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
@@ -428,7 +428,7 @@ def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
         hold(kim, start)
     url = reverse("staff:book", args=[jiwoo.pk])
 
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         response = staff.post(url, booking(rejuran, kim, tuesday), headers={"HX-Request": "true"})
 
     assert response.context["preview"].fits
@@ -585,8 +585,8 @@ def test_maintenance_takes_the_same_queries_however_many_are_due(
         plan.maintenance_due_on = local_today() + timedelta(days=n % 28)
         plan.save()
 
-    # session, user, roles; practitioners; due plans (+ sessions); availability (5)
-    with django_assert_num_queries(8):
+    # session, user with roles; practitioners; due plans (+ sessions); availability (5)
+    with django_assert_num_queries(7):
         response = staff.get(reverse("staff:maintenance"))
 
     assert sum(len(offers) for _, offers in response.context["groups"]) == plans

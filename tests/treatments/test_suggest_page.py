@@ -236,9 +236,9 @@ def test_the_page_runs_under_a_strict_content_security_policy(
 
 # --- Queries -----------------------------------------------------------------------------------
 
-# session, user, the user's roles; the patient; the suggestions' own 7 (concerns, open flags,
+# session, user with roles; the patient; the suggestions' own 7 (concerns, open flags,
 # treatments and their indications, contraindications, protocols, milestones)
-PAGE_QUERIES = 3 + 1 + 7
+PAGE_QUERIES = 2 + 1 + 7
 
 
 @pytest.mark.parametrize("extra", [0, 27], ids=["3 treatments", "30 treatments"])

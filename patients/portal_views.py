@@ -80,7 +80,7 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
     token_generator = portal_link_tokens
     template_name = "registration/password_set.html"
     post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "clinic.auth_backend.ModelBackendWithRoles"
     success_url = reverse_lazy("portal:schedule")
     reset_url_token = "choose"  # noqa: S105 -- the URL word that replaces the token, not a secret
 

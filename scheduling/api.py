@@ -396,6 +396,15 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     def get_queryset(self) -> QuerySet[Session]:
         return sessions_visible_to(self.request.user).order_by("starts_at", "pk")
 
+    def _changed_session(self) -> Session:
+        """The session an action changes, looked up only so that one the caller cannot see
+        answers 404: the service reads and locks it itself, so no related rows are joined."""
+        session = get_object_or_404(
+            self.get_queryset().select_related(None).only("pk"), pk=self.kwargs["pk"]
+        )
+        self.check_object_permissions(self.request, session)
+        return session
+
     def _respond(self, session: Session) -> Response:
         return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
 
@@ -430,7 +439,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     def reschedule(self, request: Request, pk: str | None = None) -> Response:
         """Move a session; later sessions of the course move as needed to keep the protocol.
         A move that cannot keep it answers 409 with the reason. ``dry_run`` shows the cascade."""
-        session = self.get_object()
+        session = self._changed_session()
         body = RescheduleRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = services.session_reschedule(
@@ -447,7 +456,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     @extend_schema(request=ReasonSerializer, responses=SessionSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        session = self.get_object()
+        session = self._changed_session()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.session_cancel(
@@ -459,7 +468,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """Record that the session took place, with the reactions seen."""
-        session = self.get_object()
+        session = self._changed_session()
         body = CompleteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.session_complete(
@@ -473,7 +482,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     @extend_schema(request=None, responses=SessionSerializer)
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str | None = None) -> Response:
-        session = self.get_object()
+        session = self._changed_session()
         services.session_mark_no_show(session=session, marked_by=acting_user(request))
         return self._respond(session)
 

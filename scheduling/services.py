@@ -25,7 +25,7 @@ from functools import partial
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
@@ -153,7 +153,7 @@ def _check_future(moment: datetime, *, field: str, now: datetime) -> None:
         )
 
 
-def _lock_plan(plan_id: int) -> TreatmentPlan:
+def _lock_plan(plan_id: int | Subquery) -> TreatmentPlan:
     return (
         TreatmentPlan.objects.select_for_update(of=("self",))
         .select_related("template__treatment", "patient", "practitioner", "room")
@@ -511,8 +511,12 @@ def plan_cancel(
 
 
 def _lock_session(session_id: int) -> tuple[TreatmentPlan, Session]:
-    plan_id = Session.objects.values_list("plan_id", flat=True).get(pk=session_id)
-    plan = _lock_plan(plan_id)
+    """Lock the session's course, then the session (the order every service locks in)."""
+    try:
+        # The course is found through the session in the same statement that locks it.
+        plan = _lock_plan(Subquery(Session.objects.filter(pk=session_id).values("plan_id")[:1]))
+    except TreatmentPlan.DoesNotExist:
+        raise Session.DoesNotExist(f"No session {session_id}.") from None
     session = (
         Session.objects.select_for_update(of=("self",))
         .select_related("practitioner", "room")
@@ -895,10 +899,13 @@ def session_reschedule(
     if dry_run:
         return RescheduleResult(moves=moves, applied=False)
 
-    by_sequence = {
-        s.sequence: s
-        for s in plan.sessions.select_for_update().filter(sequence__in=[m.sequence for m in moves])
-    }
+    # The moved session is locked already; only the later ones it pushes are read here.
+    others = [m.sequence for m in moves if m.sequence != session.sequence]
+    by_sequence = {session.sequence: session}
+    if others:
+        by_sequence |= {
+            s.sequence: s for s in plan.sessions.select_for_update().filter(sequence__in=others)
+        }
     # Apply from the far end when moving later, so no session lands on its successor's old slot.
     ordered = sorted(
         moves, key=lambda m: m.old_start, reverse=moves[0].new_start > moves[0].old_start

@@ -527,9 +527,9 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
 
     # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
     # one) and the busy time of the new slot and of the cascade, besides the locks and writes.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(19):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -1165,14 +1165,14 @@ def test_completing_a_session_takes_a_fixed_number_of_queries(
             other_booking(at(days, hour))
     sessions = sessions_of(course)
 
-    with django_assert_num_queries(8):  # a session in the middle of the course
+    with django_assert_num_queries(7):  # a session in the middle of the course
         session_complete(
             session=sessions[1], completed_by=kim.user, now=sessions[1].starts_at + AFTER_IT_STARTED
         )
     session_complete(
         session=sessions[2], completed_by=kim.user, now=sessions[2].starts_at + AFTER_IT_STARTED
     )
-    with django_assert_num_queries(14):  # the last one, which starts maintenance
+    with django_assert_num_queries(13):  # the last one, which starts maintenance
         session_complete(
             session=sessions[3], completed_by=kim.user, now=sessions[3].starts_at + AFTER_IT_STARTED
         )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from clinic.demo import ACCOUNTS, DemoSummary, demo_data_create
 from clinic.demo.courses import DEMO_HISTORY
+from clinic.formatting import local_day
 from clinic.roles import Role, user_roles
 from patients.models import MedicalFlag, Patient, PatientConcern
 from patients.selectors import patient_contraindications
@@ -133,15 +134,26 @@ def counts() -> dict[str, int]:
 
 
 @pytest.fixture(scope="class")
-def clinic(django_db_setup: None, django_db_blocker: Any) -> Iterator[DemoSummary]:
-    """Built once for the class (building takes a few seconds) and rolled back after it; the
-    password hasher is the tests' fast one, which each test's settings also name."""
+def built_at() -> datetime:
+    """The moment the class's demo clinic is built as of. Its tests judge "now" and "today" by
+    it: the class takes a while, and one that runs across midnight would otherwise look for
+    today's sessions on the next day."""
+    return timezone.now()
+
+
+@pytest.fixture(scope="class")
+def clinic(
+    built_at: datetime, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[DemoSummary]:
+    """Built once for the class (building takes a few seconds) as of ``built_at``, and rolled
+    back after it; the password hasher is the tests' fast one, which each test's settings also
+    name."""
     with (
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
         django_db_blocker.unblock(),
         transaction.atomic(),
     ):
-        yield demo_data_create()
+        yield demo_data_create(now=built_at)
         transaction.set_rollback(True)
 
 
@@ -196,9 +208,9 @@ class TestTheDemoClinic:
         )
         assert Patient.history.count() >= len(patients)  # saved through the patient service
 
-    def test_courses_at_every_stage(self, clinic: DemoSummary) -> None:
-        now = timezone.now()
-        today = local_today()
+    def test_courses_at_every_stage(self, clinic: DemoSummary, built_at: datetime) -> None:
+        now = built_at
+        today = local_day(built_at)
         plans = list(TreatmentPlan.objects.prefetch_related("sessions"))
 
         def initial(plan: TreatmentPlan) -> list[Session]:
@@ -248,15 +260,19 @@ class TestTheDemoClinic:
         assert Session.objects.filter(revision__gt=0).exists()  # a session was moved
         assert TreatmentPlan.objects.exclude(override_reason="").exists()
 
-    def test_a_busy_week_for_every_practitioner(self, clinic: DemoSummary) -> None:
-        week = open_days_from(local_today(), 7)
+    def test_a_busy_week_for_every_practitioner(
+        self, clinic: DemoSummary, built_at: datetime
+    ) -> None:
+        week = open_days_from(local_day(built_at), 7)
         for practitioner in Practitioner.objects.all():
             per_day = [sessions_on(day).filter(practitioner=practitioner).count() for day in week]
             assert per_day[0] >= 3, practitioner
             assert all(per_day), (practitioner, per_day)
-        assert clinic.sessions_today == sessions_on(local_today()).count()
+        assert clinic.sessions_today == sessions_on(local_day(built_at)).count()
 
-    def test_jiwoo_is_mid_course_with_aftercare_to_read(self, clinic: DemoSummary) -> None:
+    def test_jiwoo_is_mid_course_with_aftercare_to_read(
+        self, clinic: DemoSummary, built_at: datetime
+    ) -> None:
         jiwoo = Patient.objects.get(user__username="jiwoo")
         plan = jiwoo.plans.get()
         sessions = list(plan.sessions.order_by("sequence"))
@@ -264,7 +280,7 @@ class TestTheDemoClinic:
         assert sessions[0].status == SessionStatus.COMPLETED
         assert sessions[0].reactions
         assert sessions[1].status == SessionStatus.PLANNED
-        assert sessions[1].starts_at > timezone.now()
+        assert sessions[1].starts_at > built_at
 
     def test_jiwoo_asked_to_move_her_next_session_and_staff_see_it(
         self, clinic: DemoSummary
@@ -280,7 +296,7 @@ class TestTheDemoClinic:
         assert asked.wanted_start != asked.session.starts_at
 
     def test_emma_is_in_maintenance_on_a_treatment_her_fish_allergy_allows(
-        self, clinic: DemoSummary
+        self, clinic: DemoSummary, built_at: datetime
     ) -> None:
         emma = Patient.objects.get(user__username="emma")
         assert emma.medical_flags.filter(
@@ -291,15 +307,17 @@ class TestTheDemoClinic:
         for plan in plans:
             assert patient_contraindications(patient=emma, treatment=plan.template.treatment) == []
             assert plan.override_reason == ""
-        assert plans[0].maintenance_due_on > local_today()
+        assert plans[0].maintenance_due_on > local_day(built_at)
 
     def test_no_one_is_double_booked_and_every_session_is_on_the_grid_in_opening_hours(
-        self, clinic: DemoSummary
+        self, clinic: DemoSummary, built_at: datetime
     ) -> None:
-        assert_clinic_keeps_the_rules(timezone.now())
+        assert_clinic_keeps_the_rules(built_at)
 
-    def test_reminders_of_the_back_dated_history_will_not_go_out(self, clinic: DemoSummary) -> None:
-        now = timezone.now()
+    def test_reminders_of_the_back_dated_history_will_not_go_out(
+        self, clinic: DemoSummary, built_at: datetime
+    ) -> None:
+        now = built_at
         assert not Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now).exists()
         retired = Reminder.objects.filter(last_error=DEMO_HISTORY)
         assert retired.exists()

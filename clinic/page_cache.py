@@ -184,6 +184,17 @@ def _pending_messages(request: HttpRequest) -> int:
     return len(get_messages(request)) if hasattr(request, "_messages") else 0
 
 
+def _keep(key: str, request: HttpRequest, headers: list[tuple[str, str]], **answer: Any) -> None:
+    """Keep a 200 answer (``content`` or ``data``) with what to replay when it is served."""
+    kept = _Kept(
+        status=200,
+        headers=headers,
+        replays=request.__dict__.get("_page_cache_replays", []),
+        **answer,
+    )
+    caches[CACHE_ALIAS].set(key, kept, settings.PAGE_CACHE_SECONDS)
+
+
 View = Callable[..., HttpResponse]
 
 
@@ -198,8 +209,7 @@ def cached_page(view: View) -> View:
         key = _key(request, request.user.pk, page=True)
         if key is None:
             return view(request, *args, **kwargs)
-        cache = caches[CACHE_ALIAS]
-        kept = cache.get(key)
+        kept = caches[CACHE_ALIAS].get(key)
         if isinstance(kept, _Kept):
             _replay(request, kept)
             response = HttpResponse(kept.content, status=kept.status)
@@ -213,16 +223,7 @@ def cached_page(view: View) -> View:
             and not getattr(response, "streaming", False)
             and not _pending_messages(request)
         ):
-            cache.set(
-                key,
-                _Kept(
-                    status=200,
-                    headers=list(response.items()),
-                    content=response.content,
-                    replays=request.__dict__.get("_page_cache_replays", []),
-                ),
-                settings.PAGE_CACHE_SECONDS,
-            )
+            _keep(key, request, list(response.items()), content=response.content)
         return response
 
     return wrapped
@@ -236,23 +237,13 @@ def cached_answer(request: Request, produce: Callable[[], Response]) -> Response
     key = _key(request._request, request.user.pk, page=False)
     if key is None:
         return produce()
-    cache = caches[CACHE_ALIAS]
-    kept = cache.get(key)
+    kept = caches[CACHE_ALIAS].get(key)
     if isinstance(kept, _Kept):
         _replay(request._request, kept)
         return Response(kept.data, status=kept.status, headers=dict(kept.headers))
     response = produce()
     if response.status_code == 200 and not response.exception:
-        cache.set(
-            key,
-            _Kept(
-                status=200,
-                headers=list(response.items()),
-                data=response.data,
-                replays=request._request.__dict__.get("_page_cache_replays", []),
-            ),
-            settings.PAGE_CACHE_SECONDS,
-        )
+        _keep(key, request._request, list(response.items()), data=response.data)
     return response
 
 

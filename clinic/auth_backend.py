@@ -7,16 +7,27 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 
+from clinic.page_cache import kept_value
 from clinic.roles import ROLE_NAMES, remember_roles, with_role_names
 
 
 class ModelBackendWithRoles(ModelBackend):
     """Django's model backend, except that every request's user arrives with its roles: each
-    page and API call checks them, and this saves that query on every one."""
+    page and API call checks them, and this saves that query on every one.
+
+    The user is kept between requests while the data version stays the same: deactivating
+    someone, changing a password or a role is a committed write, which raises the version, so
+    the next request reads the user afresh."""
 
     def get_user(self, user_id: Any) -> User | None:
-        user = with_role_names(User._default_manager.filter(pk=user_id)).first()
+        user = kept_value(f"user:{user_id}", lambda: _user_with_roles(user_id))
         if user is None or not self.user_can_authenticate(user):
             return None
-        remember_roles(user, getattr(user, ROLE_NAMES))
         return user
+
+
+def _user_with_roles(user_id: Any) -> User | None:
+    user = with_role_names(User._default_manager.filter(pk=user_id)).first()
+    if user is not None:
+        remember_roles(user, getattr(user, ROLE_NAMES))
+    return user

@@ -27,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, cast
@@ -53,7 +55,6 @@ UNTRACKED_TABLES = frozenset(
         VERSION_TABLE,
         "django_session",
         "patients_patientaccess",
-        "clinic_apitoken",  # last use; revoked tokens are refused before the cache
         "axes_accessattempt",
         "axes_accessfailurelog",
         "axes_accesslog",
@@ -100,13 +101,27 @@ def data_version_raise(using: str = "default") -> None:
         )
 
 
+_unseen: ContextVar[bool] = ContextVar("clinic_unseen_writes", default=False)
+
+
+@contextmanager
+def unseen_writes() -> Iterator[None]:
+    """Writes that change nothing a kept page or value shows (bookkeeping such as when an API
+    token was last used): they leave the version alone."""
+    token = _unseen.set(True)
+    try:
+        yield
+    finally:
+        _unseen.reset(token)
+
+
 def watch_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     """Execute wrapper on every connection: after a transaction that changed data commits
     (or at once in autocommit), the version goes up, once per transaction."""
     result = execute(sql, params, many, context)
-    if statement_changes_data(sql):
+    if not _unseen.get() and statement_changes_data(sql):
         connection = cast(BaseDatabaseWrapper, context["connection"])
         pending = cast(list[tuple[Any, ...]], connection.run_on_commit)  # (savepoints, f, robust)
         if not any(entry[1] is _raise_after_commit for entry in pending):
@@ -121,6 +136,44 @@ def _raise_after_commit() -> None:
         # A database still being migrated has no version table yet, and no kept pages.
         if VERSION_TABLE in connections["default"].introspection.table_names():
             raise
+
+
+# --- The version a request sees -----------------------------------------------------------------
+
+# Read once per request, before anything it guards (the session brings it in the same query,
+# clinic/session_store.py): the user, the page and the values below all see the same version.
+_in_request: ContextVar[bool] = ContextVar("clinic_in_request", default=False)
+_request_version: ContextVar[int | None] = ContextVar("clinic_request_version", default=None)
+
+
+def request_began(**kwargs: object) -> None:
+    """``request_started`` receiver."""
+    _in_request.set(True)
+    _request_version.set(None)
+
+
+def request_ended(**kwargs: object) -> None:
+    """``request_finished`` receiver: outside a request, every read of the version is fresh."""
+    _in_request.set(False)
+    _request_version.set(None)
+
+
+def request_data_version() -> int:
+    """The data version as the current request first read it (at most one query a request);
+    outside a request (the worker, commands), read afresh each time."""
+    if not _in_request.get():
+        return data_version()
+    version = _request_version.get()
+    if version is None:
+        version = data_version()
+        _request_version.set(version)
+    return version
+
+
+def note_request_data_version(version: int | None) -> None:
+    """Take the version read along with another query, if the request has none yet."""
+    if _in_request.get() and _request_version.get() is None:
+        _request_version.set(int(version or 0))
 
 
 def watch_connection(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
@@ -158,7 +211,7 @@ def _enabled() -> bool:
 
 def _key(request: HttpRequest, user_pk: object, *, page: bool) -> str | None:
     parts = [
-        str(data_version()),
+        str(request_data_version()),
         str(int(timezone.now().timestamp()) // 60),
         request.build_absolute_uri(),  # pages may print absolute links (the calendar feed)
         str(user_pk),
@@ -196,6 +249,32 @@ def _keep(key: str, request: HttpRequest, headers: list[tuple[str, str]], **answ
 
 
 View = Callable[..., HttpResponse]
+_MISSING = object()
+
+
+def kept_value[T](name: str, build: Callable[[], T]) -> T:
+    """A value read from the database, kept in this process while the data version stays the
+    same (and no longer than kept pages are): for what every request reads, such as the
+    logged-in user with their roles. ``build`` runs when nothing is kept."""
+    if not _enabled():
+        return build()
+    key = _value_key(name)
+    found = caches[CACHE_ALIAS].get(key, _MISSING)
+    if found is not _MISSING:
+        return cast(T, found)
+    value = build()
+    caches[CACHE_ALIAS].set(key, value, settings.PAGE_CACHE_SECONDS)
+    return value
+
+
+def keep_value(name: str, value: object) -> None:
+    """Keep ``value`` under ``name`` for the current data version (see :func:`kept_value`)."""
+    if _enabled():
+        caches[CACHE_ALIAS].set(_value_key(name), value, settings.PAGE_CACHE_SECONDS)
+
+
+def _value_key(name: str) -> str:
+    return f"value:{request_data_version()}:{name}"
 
 
 def cached_page(view: View) -> View:

@@ -422,6 +422,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", d
 # HSTS preload is a decision for the owner of the domain, not for the application.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+# Database sessions, read with the data version in the same query (clinic/session_store.py).
+SESSION_ENGINE = "clinic.session_store"
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import ApiToken
+from clinic.page_cache import keep_value, kept_value, unseen_writes
 from clinic.roles import ROLE_NAMES, remember_roles, with_role_names
 
 TOKEN_BYTES = 32
@@ -35,20 +36,36 @@ def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple
 
 
 def api_token_user(raw: str) -> User | None:
-    """The active user behind an active token, or None. Records when the token was last used."""
+    """The active user behind an active token, or None. Records when the token was last used.
+
+    Kept between requests while the data version stays the same: revoking a token or
+    deactivating its user is a committed write, which raises it."""
+    digest = token_digest(raw)
+    found = kept_value(f"token:{digest}", lambda: _token_with_user(digest))
+    if found is None:
+        return None
+    token, user = found
+    now = timezone.now()
+    # At most one write a minute per token, so busy integrations do not write on every request;
+    # bookkeeping that no page shows, so it leaves the data version (and kept pages) alone.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        with unseen_writes():
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+        keep_value(f"token:{digest}", (token, user))
+    return user
+
+
+def _token_with_user(digest: str) -> tuple[ApiToken, User] | None:
     token = (
         with_role_names(ApiToken.objects.select_related("user"), path="user__")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
         return None
     remember_roles(token.user, getattr(token, ROLE_NAMES))
-    now = timezone.now()
-    # At most one write a minute per token, so busy integrations do not write on every request.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token, token.user
 
 
 def api_token_revoke(*, token: ApiToken) -> ApiToken:

@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clinic.page_cache import kept_value
 from clinic.roles import is_staff_member
 from patients.models import Patient
 from scheduling.calendar_rules import calendar_rules, clinic_tz
@@ -320,10 +321,13 @@ def plan_progress(plan: TreatmentPlan) -> Progress:
 
 
 def portal_patient(*, user: object) -> Patient | None:
-    """The patient record behind a login, or None (1 query)."""
+    """The patient record behind a login, or None (1 query; none while the data version stays
+    the same, as every portal request asks)."""
     if not isinstance(user, User) or not user.is_authenticated:
         return None
-    return Patient.objects.filter(user=user).first()
+    return kept_value(
+        f"patient-of-user:{user.pk}", lambda: Patient.objects.filter(user=user).first()
+    )
 
 
 def _plans_of(patient: Patient) -> QuerySet[TreatmentPlan]:

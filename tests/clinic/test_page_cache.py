@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.page_cache import data_version, statement_changes_data
+from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient, PatientAccess
 from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session
 from scheduling.services import session_mark_arrived
@@ -68,7 +69,7 @@ def todays_session(kim: Practitioner) -> Session:
         ('DELETE FROM "scheduling_closure" WHERE "id" = %s', True),
         ('INSERT INTO "patients_patientaccess" ("patient_id") VALUES (%s)', False),
         ('UPDATE "django_session" SET "session_data" = %s', False),
-        ('UPDATE "clinic_apitoken" SET "last_used_at" = %s', False),
+        ('UPDATE "clinic_apitoken" SET "revoked_at" = %s', True),
         ('TRUNCATE "scheduling_session"', True),
         ('WITH moved AS (UPDATE "scheduling_session" SET x = 1) SELECT 1', True),
     ],
@@ -110,13 +111,13 @@ def test_reading_pages_changes_no_version(staff: Client, patient: Patient) -> No
 # --- Pages ---------------------------------------------------------------------------------------
 
 
-def test_today_is_served_again_in_three_queries_while_nothing_changed(
+def test_today_is_served_again_in_one_query_while_nothing_changed(
     mid_minute: None, staff: Client, todays_session: Session, django_assert_num_queries: Count
 ) -> None:
     first = staff.get(reverse("staff:today"))
 
-    # the login session, the user with their roles, the data version
-    with django_assert_num_queries(3):
+    # the login session with the data version; the user with their roles is kept as well
+    with django_assert_num_queries(1):
         again = staff.get(reverse("staff:today"))
 
     assert again.content == first.content
@@ -230,8 +231,8 @@ def test_an_api_answer_is_kept_until_a_change_and_per_patient(
     client.force_login(patient.user)
     first = client.get(url).json()
 
-    # the login session, the user, the data version
-    with django_assert_num_queries(3):
+    # the login session with the data version (the user and their patient record are kept)
+    with django_assert_num_queries(1):
         assert client.get(url).json() == first
 
     Session.objects.filter(pk=session.pk).update(
@@ -242,3 +243,76 @@ def test_an_api_answer_is_kept_until_a_change_and_per_patient(
 
     client.force_login(other_patient.user)
     assert client.get(url).json()["patient"]["id"] == other_patient.pk
+
+
+# --- Kept logins -------------------------------------------------------------------------------
+
+
+def test_a_deactivated_account_is_logged_out_on_its_next_request(
+    staff: Client, staff_user: User
+) -> None:
+    assert staff.get(reverse("staff:today")).status_code == 200  # the user is kept from here
+
+    User.objects.filter(pk=staff_user.pk).update(is_active=False)
+
+    answer = staff.get(reverse("staff:today"))
+    assert answer.status_code == 302
+    assert answer["Location"].startswith(reverse("login"))
+
+
+def test_a_role_taken_away_applies_on_the_next_request(staff: Client, staff_user: User) -> None:
+    assert staff.get(reverse("staff:patients")).status_code == 200
+
+    staff_user.groups.clear()
+
+    assert staff.get(reverse("staff:patients")).status_code == 403
+
+
+def test_a_patient_record_unlinked_from_its_login_leaves_the_portal_at_once(
+    client: Client, patient: Patient
+) -> None:
+    client.force_login(patient.user)
+    assert client.get(reverse("portal:schedule")).status_code == 200
+
+    Patient.objects.filter(pk=patient.pk).update(user=None)
+
+    assert client.get(reverse("portal:schedule")).status_code == 404  # no record behind it
+
+
+def test_a_revoked_api_token_is_refused_on_its_next_request(staff_user: User) -> None:
+    token, raw = api_token_create(user=staff_user, name="CRM sync", created_by=None)
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get("/api/v1/treatments/").status_code == 200
+    assert api.get("/api/v1/treatments/").status_code == 200  # the token's user is kept
+
+    api_token_revoke(token=token)
+
+    assert api.get("/api/v1/treatments/").status_code == 401
+
+
+def test_an_api_token_of_a_deactivated_account_is_refused_on_its_next_request(
+    staff_user: User,
+) -> None:
+    _, raw = api_token_create(user=staff_user, name="CRM sync", created_by=None)
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get("/api/v1/treatments/").status_code == 200
+
+    User.objects.filter(pk=staff_user.pk).update(is_active=False)
+
+    assert api.get("/api/v1/treatments/").status_code == 401
+
+
+def test_noting_when_a_token_was_used_keeps_the_kept_answers(
+    mid_minute: None, staff_user: User, django_assert_num_queries: Count
+) -> None:
+    token, raw = api_token_create(user=staff_user, name="CRM sync", created_by=None)
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    before = data_version()
+
+    api.get("/api/v1/practitioners/")  # the token's first use is written down
+
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert data_version() == before
+    with django_assert_num_queries(1):  # the data version; the token and the answer are kept
+        assert api.get("/api/v1/practitioners/").status_code == 200

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
+from django.db import connections, router
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.request import Request
@@ -27,16 +28,14 @@ ACCESSES_PER_PAGE = 50
 
 def patient_access_record(
     *, request: HttpRequest | Request, patient_ids: Iterable[int], kind: AccessKind
-) -> list[PatientAccess]:
-    """One access row per patient shown to the request's user (in one query; none when no
-    patient was shown)."""
+) -> int:
+    """One access row per patient shown to the request's user, in one statement (none when no
+    patient was shown); returns how many rows were written."""
     ids = list(dict.fromkeys(patient_ids))  # a patient shown twice was still seen once
     if not ids:
-        return []
+        return 0
     django_request = request._request if isinstance(request, Request) else request
     user = request.user if request.user.is_authenticated else None
-    address = client_address(django_request)
-    now = timezone.now()
     # A page served from the cache was still seen: the same rows are written again then.
     replay_on_hit(
         django_request,
@@ -44,16 +43,25 @@ def patient_access_record(
         patient_ids=ids,
         kind=AccessKind(kind).value,
     )
-    return PatientAccess.objects.bulk_create(
-        PatientAccess(
-            patient_id=pk,
-            user=user if isinstance(user, User) else None,
-            at=now,
-            address=address,
-            kind=kind,
+    # Written on every search and record shown, kept pages included: plain rows rather than
+    # model instances (a page of search results would build 25 of them per request).
+    connection = connections[router.db_for_write(PatientAccess)]
+    ops = connection.ops
+    shared = [
+        user.pk if isinstance(user, User) else None,
+        ops.adapt_datetimefield_value(timezone.now()),
+        ops.adapt_ipaddressfield_value(client_address(django_request)),
+        AccessKind(kind).value,
+    ]
+    table = ops.quote_name(PatientAccess._meta.db_table)
+    columns = ", ".join(map(ops.quote_name, ("patient_id", "user_id", "at", "address", "kind")))
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {rows}",  # noqa: S608
+            [value for pk in ids for value in (pk, *shared)],
         )
-        for pk in ids
-    )
+    return len(ids)
 
 
 @dataclass(frozen=True)

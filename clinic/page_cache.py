@@ -291,10 +291,7 @@ def cached_page(view: View) -> View:
         kept = caches[CACHE_ALIAS].get(key)
         if isinstance(kept, _Kept):
             _replay(request, kept)
-            response = HttpResponse(kept.content, status=kept.status)
-            for name, value in kept.headers:
-                response[name] = value
-            return response
+            return _kept_response(kept)
         response = view(request, *args, **kwargs)
         if (
             response.status_code == 200
@@ -308,9 +305,11 @@ def cached_page(view: View) -> View:
     return wrapped
 
 
-def cached_answer(request: Request, produce: Callable[[], Response]) -> Response:
-    """Keep an API view's answer data (GET only; call it from the handler, after the API view
-    has authenticated, checked permissions and throttled the request)."""
+def cached_answer(request: Request, produce: Callable[[], Response]) -> HttpResponse:
+    """Keep an API view's answer (GET only; call it from the handler, after the API view has
+    authenticated, checked permissions and throttled the request). JSON is kept as the bytes
+    sent, so a kept answer is not serialised again; other formats (the browsable API's pages,
+    which carry a CSRF token) keep the data and are rendered per request."""
     if request.method != "GET" or not _enabled():
         return produce()
     key = _key(request._request, request.user.pk, page=False)
@@ -319,10 +318,26 @@ def cached_answer(request: Request, produce: Callable[[], Response]) -> Response
     kept = caches[CACHE_ALIAS].get(key)
     if isinstance(kept, _Kept):
         _replay(request._request, kept)
+        if kept.data is None:
+            return _kept_response(kept)
         return Response(kept.data, status=kept.status, headers=dict(kept.headers))
     response = produce()
     if response.status_code == 200 and not response.exception:
-        _keep(key, request._request, list(response.items()), data=response.data)
+
+        def keep_rendered(rendered: HttpResponse) -> None:
+            if rendered.get("Content-Type", "").startswith("application/json"):
+                _keep(key, request._request, list(rendered.items()), content=rendered.content)
+            else:
+                _keep(key, request._request, list(response.items()), data=response.data)
+
+        response.add_post_render_callback(keep_rendered)
+    return response
+
+
+def _kept_response(kept: _Kept) -> HttpResponse:
+    response = HttpResponse(kept.content, status=kept.status)
+    for name, value in kept.headers:
+        response[name] = value
     return response
 
 
@@ -335,7 +350,7 @@ class CachedReads:
         handler = getattr(self, "get", None)
         if request.method == "GET" and handler is not None:
 
-            def kept(request: Request, *args: Any, **kwargs: Any) -> Response:
+            def kept(request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
                 return cached_answer(request, lambda: handler(request, *args, **kwargs))
 
             self.get = kept

@@ -229,11 +229,15 @@ def test_an_api_answer_is_kept_until_a_change_and_per_patient(
     session = hold(kim, seoul(local_today() + timedelta(days=9), 11), patient=patient)
     url = "/api/v1/me/schedule/"
     client.force_login(patient.user)
-    first = client.get(url).json()
+    answer = client.get(url)
+    first = answer.json()
 
     # the login session with the data version (the user and their patient record are kept)
     with django_assert_num_queries(1):
-        assert client.get(url).json() == first
+        again = client.get(url)
+    assert again.content == answer.content  # the JSON as sent, not serialised again
+    assert again["Content-Type"] == answer["Content-Type"] == "application/json"
+    assert again["Vary"] == answer["Vary"]
 
     Session.objects.filter(pk=session.pk).update(
         starts_at=F("starts_at") + timedelta(hours=1), ends_at=F("ends_at") + timedelta(hours=1)

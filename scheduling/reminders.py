@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -131,6 +132,13 @@ def reminders_create_for_maintenance(*, plan: TreatmentPlan, now: datetime | Non
     return len(reminders)
 
 
+def _pending() -> QuerySet[Reminder]:
+    # Aftercare for a session that took place always goes out, whatever happens to the course.
+    return Reminder.objects.filter(status=ReminderStatus.PENDING).exclude(
+        kind=ReminderKind.AFTERCARE, session__status=SessionStatus.COMPLETED
+    )
+
+
 def reminders_cancel_pending(
     *,
     reason: str,
@@ -138,10 +146,7 @@ def reminders_cancel_pending(
     plan: TreatmentPlan | None = None,
     kinds: Iterable[str] | None = None,
 ) -> int:
-    # Aftercare for a session that took place always goes out, whatever happens to the course.
-    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).exclude(
-        kind=ReminderKind.AFTERCARE, session__status=SessionStatus.COMPLETED
-    )
+    pending = _pending()
     if session is not None:
         pending = pending.filter(session=session)
     if plan is not None:
@@ -149,6 +154,28 @@ def reminders_cancel_pending(
     if kinds is not None:
         pending = pending.filter(kind__in=list(kinds))
     return pending.update(status=ReminderStatus.CANCELLED, last_error=reason)
+
+
+def reminders_cancel_moved(
+    *, plan: TreatmentPlan, sessions: Iterable[Session], maintenance_booked: bool
+) -> int:
+    """Cancel the pending reminders of sessions that moved (their new times get new ones)
+    and, when a maintenance session is on the books, the course's "time to book" reminders:
+    one statement however many sessions moved."""
+    which = Q(session__in=[s.pk for s in sessions])
+    if maintenance_booked:
+        which |= Q(plan=plan, kind__in=MAINTENANCE_KINDS)
+    return (
+        _pending()
+        .filter(which)
+        .update(
+            status=ReminderStatus.CANCELLED,
+            last_error=Case(
+                When(kind__in=MAINTENANCE_KINDS, then=Value("maintenance booked")),
+                default=Value("session moved"),
+            ),
+        )
+    )
 
 
 def reminders_rearm_maintenance(*, plan: TreatmentPlan, now: datetime | None = None) -> int:

@@ -1223,8 +1223,8 @@ def test_booking_one_session_costs_a_fixed_number_of_queries(
         start = seoul(maintenance_day, hour)
         SessionFactory(plan=holder, sequence=1, starts_at=start, ends_at=start + SESSION)
 
-    # the caller's roles, the plan in the body, then session_book (20) and the answer (1)
-    with django_assert_num_queries(20):
+    # the caller's roles, the plan in the body, then session_book (15) and the answer (1)
+    with django_assert_num_queries(18):
         response = staff_api.post(
             f"{API}/sessions/", {"plan": in_maintenance.pk, "starts_at": at(maintenance_day, 11)}
         )

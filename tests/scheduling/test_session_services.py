@@ -526,10 +526,11 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
     third = sessions_of(course)[3]
 
     # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
-    # one) and the busy time of the new slot and of the cascade, besides the locks and writes.
+    # one) and the busy time of the new slot and of the cascade, besides the locks and writes
+    # (the old reminders of every moved session are cancelled in one statement).
     with django_assert_num_queries(11):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(17):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -1487,6 +1488,35 @@ def test_booking_one_session_takes_a_fixed_number_of_queries(
         other_booking(maintenance_start.replace(hour=hour))
 
     # plan (locked), a planned maintenance session?, performs?, patient and practitioner locks,
-    # next number, the slot (5), the insert with its history, reminders (3) and savepoints
-    with django_assert_num_queries(17):
+    # next number, the slot (5), the insert with its history and reminders (3); no savepoint
+    with django_assert_num_queries(15):
         session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)
+
+
+@pytest.mark.postgres
+def test_an_overlap_only_the_database_sees_is_a_clear_conflict_that_changes_nothing(
+    in_maintenance: TreatmentPlan,
+    staff_user: User,
+    maintenance_start: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The patient's session with another practitioner, and the service's own check made blind
+    # to it (as a row committed between the check and the save would be): the exclusion
+    # constraint is the last word, and the booking still ends in a clear conflict.
+    other_course = TreatmentPlanFactory(
+        patient=in_maintenance.patient, practitioner=PractitionerFactory()
+    )
+    SessionFactory(
+        plan=other_course,
+        sequence=1,
+        starts_at=maintenance_start,
+        ends_at=maintenance_start + SESSION,
+    )
+    monkeypatch.setattr("scheduling.services._check_slot", lambda *args, **kwargs: None)
+    before = db_state()
+
+    with pytest.raises(BookingConflictError) as error:
+        session_book(plan=in_maintenance, starts_at=maintenance_start, booked_by=staff_user)
+
+    assert error.value.message.startswith(f"{in_maintenance.patient} already has another session")
+    assert db_state() == before

@@ -15,8 +15,8 @@ class ClinicConfig(AppConfig):
         from django.utils import timezone
         from simple_history.signals import pre_create_historical_record
 
+        from clinic.data_version import request_began, request_ended, watch_connection
         from clinic.history import fill_worker_reason
-        from clinic.page_cache import request_began, request_ended, watch_connection
         from clinic.sessions import session_login_record
 
         # Every way of logging in (login page, admin, set-password link) starts the session's
@@ -35,10 +35,10 @@ class ClinicConfig(AppConfig):
 
         user_logged_in.disconnect(dispatch_uid="update_last_login")
         user_logged_in.connect(note_last_login, dispatch_uid="clinic.note_last_login")
-        # Every committed write raises the data version that keys the kept pages.
-        connection_created.connect(watch_connection, dispatch_uid="clinic.page_cache.watch")
+        # Every committed write raises the data versions that key kept pages and values.
+        connection_created.connect(watch_connection, dispatch_uid="clinic.data_version.watch")
         # A request reads the version once; the worker and commands read it afresh each time.
-        request_started.connect(request_began, dispatch_uid="clinic.page_cache.began")
-        request_finished.connect(request_ended, dispatch_uid="clinic.page_cache.ended")
+        request_started.connect(request_began, dispatch_uid="clinic.data_version.began")
+        request_finished.connect(request_ended, dispatch_uid="clinic.data_version.ended")
         # History written by the worker names the task, not a person.
         pre_create_historical_record.connect(fill_worker_reason, dispatch_uid="worker_reason")

@@ -57,8 +57,9 @@ class ApiToken(models.Model):
 
 
 class DataVersion(models.Model):
-    """One row: a number raised after every committed change to the clinic's data, which keys
-    the kept pages (see clinic/page_cache.py). Written with raw SQL, never through the ORM."""
+    """A number per area raised after every committed change to its tables (row 1: any of the
+    clinic's data), which keys kept pages and values (see clinic/data_version.py). Written with
+    raw SQL, never through the ORM."""
 
     id = models.PositiveSmallIntegerField(primary_key=True)
     version = models.BigIntegerField()

@@ -397,8 +397,8 @@ CACHES = {
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Built pages and API answers, per process: their key holds the data version from the
-    # database, so no process can serve one past a committed change (clinic/page_cache.py).
+    # Built pages, API answers and kept values, per process: their key holds a data version
+    # from the database, so no process serves one past a committed change (clinic/page_cache.py).
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pages",

@@ -9,8 +9,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.data_version import Area, unseen_writes
 from clinic.models import ApiToken
-from clinic.page_cache import keep_value, kept_value, unseen_writes
+from clinic.page_cache import keep_value, kept_value
 from clinic.roles import ROLE_NAMES, remember_roles, with_role_names
 
 TOKEN_BYTES = 32
@@ -38,10 +39,10 @@ def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple
 def api_token_user(raw: str) -> User | None:
     """The active user behind an active token, or None. Records when the token was last used.
 
-    Kept between requests while the data version stays the same: revoking a token or
-    deactivating its user is a committed write, which raises it."""
+    Kept between requests while the accounts' data version stays the same: revoking a token or
+    deactivating its user is a committed write to those tables, which raises it."""
     digest = token_digest(raw)
-    found = kept_value(f"token:{digest}", lambda: _token_with_user(digest))
+    found = kept_value(f"token:{digest}", lambda: _token_with_user(digest), area=Area.ACCOUNTS)
     if found is None:
         return None
     token, user = found
@@ -52,7 +53,7 @@ def api_token_user(raw: str) -> User | None:
         with unseen_writes():
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-        keep_value(f"token:{digest}", (token, user))
+        keep_value(f"token:{digest}", (token, user), area=Area.ACCOUNTS)
     return user
 
 

@@ -398,9 +398,10 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
 
     def _changed_session(self) -> Session:
         """The session an action changes, looked up only so that one the caller cannot see
-        answers 404: the service reads and locks it itself, so no related rows are joined."""
+        answers 404: the service reads and locks it itself, so no related rows are joined (its
+        course is read, for the service to lock by key)."""
         session = get_object_or_404(
-            self.get_queryset().select_related(None).only("pk"), pk=self.kwargs["pk"]
+            self.get_queryset().select_related(None).only("pk", "plan_id"), pk=self.kwargs["pk"]
         )
         self.check_object_permissions(self.request, session)
         return session

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db.models import CharField, DateField, F, IntegerField, QuerySet, TimeField, Value
 from django.db.models.functions import Cast
 
+from clinic.data_version import Area
+from clinic.page_cache import kept_value
 from scheduling.models import Closure, Leave, OpeningHours, WorkingHours
 from scheduling.planner import Calendar, Interval, local_datetime
 from scheduling.planner import Closure as ClosedDays
@@ -103,8 +105,20 @@ def _typed(queryset: QuerySet[Any], source: str, **columns: F | Cast) -> QuerySe
 def calendar_rules(
     *, first_day: date, last_day: date, practitioner_ids: Collection[int] | None = ()
 ) -> CalendarRules:
-    """The rules for local days ``first_day``–``last_day`` (1 query). ``practitioner_ids``
-    None reads every practitioner's hours and leave; an empty collection none."""
+    """The rules for local days ``first_day``–``last_day`` (1 query; none while the calendar
+    tables are unchanged, see clinic/data_version.py). ``practitioner_ids`` None reads every
+    practitioner's hours and leave; an empty collection none."""
+    who = "all" if practitioner_ids is None else ",".join(map(str, sorted(practitioner_ids)))
+    return kept_value(
+        f"calendar-rules:{first_day}:{last_day}:{who}",
+        lambda: _read_calendar_rules(first_day, last_day, practitioner_ids),
+        area=Area.CALENDAR,
+    )
+
+
+def _read_calendar_rules(
+    first_day: date, last_day: date, practitioner_ids: Collection[int] | None
+) -> CalendarRules:
     # A day either side: a session starting late on the last day may run into the next one.
     leave_from, leave_until = first_day - timedelta(days=1), last_day + timedelta(days=1)
     branches = [

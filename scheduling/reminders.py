@@ -20,6 +20,8 @@ from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clinic.data_version import Area
+from clinic.page_cache import kept_value
 from patients.models import Patient, ReminderChannel
 from scheduling.handoff import (  # the retry policy is the hand-off's, named here too
     MAX_ATTEMPTS as MAX_ATTEMPTS,
@@ -71,7 +73,13 @@ def reminder_channel(patient: Patient) -> str | None:
 
 
 def _enabled_rules(kinds: Iterable[str]) -> list[ReminderRule]:
-    return list(ReminderRule.objects.filter(kind__in=list(kinds), is_enabled=True))
+    """The enabled rules of these kinds (1 query; none while the rules are unchanged)."""
+    wanted = sorted(kinds)
+    return kept_value(
+        f"reminder-rules:{','.join(wanted)}",
+        lambda: list(ReminderRule.objects.filter(kind__in=wanted, is_enabled=True)),
+        area=Area.REMINDER_RULES,
+    )
 
 
 def reminders_create_for_sessions(
@@ -162,19 +170,17 @@ def reminders_cancel_moved(
     """Cancel the pending reminders of sessions that moved (their new times get new ones)
     and, when a maintenance session is on the books, the course's "time to book" reminders:
     one statement however many sessions moved."""
-    which = Q(session__in=[s.pk for s in sessions])
+    which = Q(session_id__in=[s.pk for s in sessions])
     if maintenance_booked:
-        which |= Q(plan=plan, kind__in=MAINTENANCE_KINDS)
-    return (
-        _pending()
-        .filter(which)
-        .update(
-            status=ReminderStatus.CANCELLED,
-            last_error=Case(
-                When(kind__in=MAINTENANCE_KINDS, then=Value("maintenance booked")),
-                default=Value("session moved"),
-            ),
-        )
+        which |= Q(plan_id=plan.pk, kind__in=MAINTENANCE_KINDS)
+    # A session that moves has not taken place, so none of its aftercare is kept back (the
+    # rule in _pending), and the statement needs no join.
+    return Reminder.objects.filter(which, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED,
+        last_error=Case(
+            When(kind__in=MAINTENANCE_KINDS, then=Value("maintenance booked")),
+            default=Value("session moved"),
+        ),
     )
 
 

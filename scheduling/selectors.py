@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clinic.data_version import Area
 from clinic.page_cache import kept_value
 from clinic.roles import is_staff_member
 from patients.models import Patient
@@ -321,12 +322,14 @@ def plan_progress(plan: TreatmentPlan) -> Progress:
 
 
 def portal_patient(*, user: object) -> Patient | None:
-    """The patient record behind a login, or None (1 query; none while the data version stays
-    the same, as every portal request asks)."""
+    """The patient record behind a login, or None (1 query; none while the accounts' data
+    version stays the same, as every portal request asks)."""
     if not isinstance(user, User) or not user.is_authenticated:
         return None
     return kept_value(
-        f"patient-of-user:{user.pk}", lambda: Patient.objects.filter(user=user).first()
+        f"patient-of-user:{user.pk}",
+        lambda: Patient.objects.filter(user=user).first(),
+        area=Area.ACCOUNTS,
     )
 
 

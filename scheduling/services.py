@@ -519,22 +519,27 @@ def plan_cancel(
 # --- Sessions -------------------------------------------------------------------------------
 
 
-def _lock_session(session_id: int) -> tuple[TreatmentPlan, Session]:
-    """Lock the session's course, then the session (the order every service locks in)."""
+def _lock_session(session: Session) -> tuple[TreatmentPlan, Session]:
+    """Lock the session's course, then the session (the order every service locks in), and
+    return both as they are now."""
+    # A session never changes course: when the caller read which one, it is locked by key
+    # (cheaper); otherwise it is found through the session in the statement that locks it.
+    known = session.__dict__.get("plan_id")
+    course: int | Subquery = (
+        known
+        if known is not None
+        else Subquery(Session.objects.filter(pk=session.pk).values("plan_id")[:1])
+    )
     try:
-        # The course is found through the session in the same statement that locks it.
-        plan = _lock_plan(
-            Subquery(Session.objects.filter(pk=session_id).values("plan_id")[:1]),
-            related=("template", "patient"),  # a session's change needs no more of its course
-        )
+        plan = _lock_plan(course, related=("template", "patient"))  # all a session change reads
     except TreatmentPlan.DoesNotExist:
-        raise Session.DoesNotExist(f"No session {session_id}.") from None
-    session = (
+        raise Session.DoesNotExist(f"No session {session.pk}.") from None
+    locked = (
         Session.objects.select_for_update(of=("self",))
         .select_related("practitioner", "room")
-        .get(pk=session_id)
+        .get(pk=session.pk)
     )
-    return plan, session
+    return plan, locked
 
 
 BOOKABLE_ONE_BY_ONE = (SessionKind.MAINTENANCE, SessionKind.INITIAL)
@@ -872,7 +877,7 @@ def session_reschedule(
     every protocol window; a move that cannot keep the protocol is refused with the reason.
     With ``dry_run`` the cascade is returned and nothing is changed."""
     now = now or timezone.now()
-    plan, session = _lock_session(session.pk)
+    plan, session = _lock_session(session)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
         raise _invalid(
             "session",
@@ -1031,7 +1036,7 @@ def session_cancel(
     """Cancel one session. The course goes on; if the remaining sessions no longer keep the
     protocol's windows, the plan is flagged for staff attention with the reason."""
     now = now or timezone.now()
-    plan, session = _lock_session(session.pk)
+    plan, session = _lock_session(session)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
         raise _invalid(
             "session",
@@ -1080,7 +1085,7 @@ def session_complete(
     """Record that a session took place and what reactions were seen. Completing the course's
     last initial session starts maintenance (due ``maintenance_interval_months`` later)."""
     now = now or timezone.now()
-    plan, session = _lock_session(session.pk)
+    plan, session = _lock_session(session)
     if session.status != SessionStatus.PLANNED:
         raise _invalid(
             "session",
@@ -1120,7 +1125,7 @@ def session_mark_arrived(
     """Reception saw the patient come in for a planned session today. Marking twice changes
     nothing."""
     now = now or timezone.now()
-    _, session = _lock_session(session.pk)
+    _, session = _lock_session(session)
     if session.status != SessionStatus.PLANNED:
         raise _invalid(
             "session",
@@ -1149,7 +1154,7 @@ def session_mark_no_show(
     """The patient did not come. The course needs staff attention until the missed session is
     moved to a new time or cancelled."""
     now = now or timezone.now()
-    plan, session = _lock_session(session.pk)
+    plan, session = _lock_session(session)
     if session.status != SessionStatus.PLANNED:
         raise _invalid(
             "session",

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.page_cache import data_version, statement_changes_data
+from clinic.data_version import data_version, statement_changes_data
 from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient, PatientAccess
 from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session

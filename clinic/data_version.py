@@ -1,0 +1,234 @@
+"""Data versions: counters in the database raised after every committed change, which key what
+is kept between requests (clinic/page_cache.py).
+
+- **All** goes up after any committed transaction that wrote to the clinic's tables: kept pages
+  and API answers are keyed by it. :func:`watch_writes` sees every statement Django sends (ORM,
+  bulk and raw SQL alike), so no write path can forget to invalidate, and a change made by any
+  process (a web worker, the Celery worker, the admin) shows on the very next request.
+- An **area** goes up, besides, when one of its tables was written: values that depend on those
+  tables alone are keyed by it, and outlive the bookings and edits that change everything else
+  (the logged-in user with their roles, the clinic calendar, the reminder rules).
+
+A request reads the versions once, before anything they guard: the session brings them in the
+same query (clinic/session_store.py), an API token request reads them on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from enum import IntEnum
+from typing import Any, cast
+
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+VERSION_TABLE = "clinic_dataversion"
+
+
+class Area(IntEnum):
+    """What a version covers (its row in the version table)."""
+
+    ALL = 1  # every tracked table
+    ACCOUNTS = 2  # who is logged in, with which roles, tokens and patient record
+    CALENDAR = 3  # opening hours, closures, working hours and leave
+    REMINDER_RULES = 4
+
+
+AREA_TABLES: dict[Area, frozenset[str]] = {
+    Area.ACCOUNTS: frozenset(
+        {"auth_user", "auth_group", "auth_user_groups", "clinic_apitoken", "patients_patient"}
+    ),
+    Area.CALENDAR: frozenset(
+        {
+            "scheduling_openinghours",
+            "scheduling_closure",
+            "scheduling_workinghours",
+            "scheduling_leave",
+        }
+    ),
+    Area.REMINDER_RULES: frozenset({"scheduling_reminderrule"}),
+}
+
+# Tables written while reading, or that only decide who gets in (checked before anything kept
+# is asked for): a write to them changes nothing kept.
+UNTRACKED_TABLES = frozenset(
+    {
+        VERSION_TABLE,
+        "django_session",
+        "patients_patientaccess",
+        "axes_accessattempt",
+        "axes_accessfailurelog",
+        "axes_accesslog",
+    }
+)
+_READS = (
+    *("SELECT", "(SELECT", "EXPLAIN", "SHOW", "PRAGMA", "SET "),
+    *("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"),
+    # Schema changes come with a deployment, which restarts the processes and their caches.
+    *("CREATE", "ALTER", "DROP", "COMMENT"),
+)
+_WRITE_TARGET = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+_EVERY_AREA = frozenset(Area)
+_NONE: frozenset[Area] = frozenset()
+
+
+def statement_areas(sql: str) -> frozenset[Area]:
+    """The versions a statement may change: none for reads and writes to untracked tables;
+    ``ALL`` and the table's own area for a write; every area for a statement it cannot read
+    (such as ``WITH`` or ``TRUNCATE``)."""
+    head = sql.lstrip()[:10].upper()
+    if head.startswith(_READS):
+        return _NONE
+    target = _WRITE_TARGET.match(sql)
+    if target is None:
+        return _EVERY_AREA
+    table = target.group(1).lower()
+    if table in UNTRACKED_TABLES:
+        return _NONE
+    return frozenset({Area.ALL, *(area for area, tables in AREA_TABLES.items() if table in tables)})
+
+
+def statement_changes_data(sql: str) -> bool:
+    """Whether a statement may change what a kept page shows."""
+    return bool(statement_areas(sql))
+
+
+# --- Reading and raising -------------------------------------------------------------------------
+
+Versions = dict[int, int]
+
+
+def data_versions(using: str = "default") -> Versions:
+    """Every area's version (one query); an area never written has none (read as 0)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT id, version FROM {VERSION_TABLE}")  # noqa: S608
+        return {int(pk): int(version) for pk, version in cursor.fetchall()}
+
+
+def data_version(area: Area = Area.ALL, using: str = "default") -> int:
+    """One area's current version, read afresh."""
+    return data_versions(using).get(area, 0)
+
+
+def data_versions_raise(areas: Iterable[Area], using: str = "default") -> None:
+    """Raise these versions (one statement, outside any transaction of the caller's). A fresh
+    row starts at a random number, so versions from before a table was emptied never return."""
+    rows = sorted(set(areas))
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {VERSION_TABLE} (id, version) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT (id) DO UPDATE SET version = {VERSION_TABLE}.version + 1",
+            [value for area in rows for value in (int(area), secrets.randbelow(2**62))],
+        )
+
+
+# --- Watching writes -----------------------------------------------------------------------------
+
+_unseen: ContextVar[bool] = ContextVar("clinic_unseen_writes", default=False)
+
+
+@contextmanager
+def unseen_writes() -> Iterator[None]:
+    """Writes that change nothing kept (bookkeeping such as when an API token was last used):
+    they leave the versions alone."""
+    token = _unseen.set(True)
+    try:
+        yield
+    finally:
+        _unseen.reset(token)
+
+
+class _RaiseAfterCommit:
+    """A connection's on-commit callback: raises the areas its transaction wrote."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.areas: set[Area] = set()
+
+    def __call__(self) -> None:
+        areas, self.areas = self.areas, set()
+        try:
+            data_versions_raise(areas, using=self.alias)
+        except DatabaseError:
+            # A database still being migrated has no version table yet, and nothing kept.
+            if VERSION_TABLE in connections[self.alias].introspection.table_names():
+                raise
+
+
+def watch_writes(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Execute wrapper on every connection: after a transaction that changed data commits (or
+    at once in autocommit), the versions of what it wrote go up, in one statement."""
+    result = execute(sql, params, many, context)
+    areas = _NONE if _unseen.get() else statement_areas(sql)
+    if areas:
+        connection = cast(BaseDatabaseWrapper, context["connection"])
+        after: _RaiseAfterCommit | None = getattr(connection, "clinic_raise_after_commit", None)
+        if after is None:
+            after = _RaiseAfterCommit(connection.alias)
+            connection.clinic_raise_after_commit = after  # type: ignore[attr-defined]
+        pending = cast(list[tuple[Any, ...]], connection.run_on_commit)  # (savepoints, f, robust)
+        if any(entry[1] is after for entry in pending):
+            after.areas |= areas
+        else:
+            # First write of this transaction (what a rolled-back one wrote is forgotten); in
+            # autocommit the callback runs at once, so the areas are set before it is added.
+            after.areas = set(areas)
+            connection.on_commit(after, robust=True)
+    return result
+
+
+def watch_connection(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+    """``connection_created`` receiver: every new connection to the clinic's database watches
+    its writes (not the ones Django opens to the server alone, e.g. to create a test database)."""
+    if connection.alias == "default" and watch_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(watch_writes)
+
+
+# --- The versions a request sees ------------------------------------------------------------------
+
+_in_request: ContextVar[bool] = ContextVar("clinic_in_request", default=False)
+_request_versions: ContextVar[Versions | None] = ContextVar("clinic_versions", default=None)
+
+
+def request_began(**kwargs: object) -> None:
+    """``request_started`` receiver."""
+    _in_request.set(True)
+    _request_versions.set(None)
+
+
+def request_ended(**kwargs: object) -> None:
+    """``request_finished`` receiver: outside a request, every read of a version is fresh."""
+    _in_request.set(False)
+    _request_versions.set(None)
+
+
+def in_request() -> bool:
+    return _in_request.get()
+
+
+def request_data_version(area: Area = Area.ALL) -> int:
+    """A version as the current request first read it (at most one query a request); outside
+    a request (the worker, commands), read afresh each time."""
+    if not _in_request.get():
+        return data_version(area)
+    versions = _request_versions.get()
+    if versions is None:
+        versions = data_versions()
+        _request_versions.set(versions)
+    return versions.get(area, 0)
+
+
+def note_request_data_versions(rows: Iterable[tuple[int | None, int | None]]) -> None:
+    """Take the versions read along with another query, if the request has none yet."""
+    if _in_request.get() and _request_versions.get() is None:
+        found = {pk: version for pk, version in rows if pk is not None and version is not None}
+        _request_versions.set({int(pk): int(version) for pk, version in found.items()})

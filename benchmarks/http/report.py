@@ -188,9 +188,11 @@ def markdown(
             "errors and answers other than 2xx/3xx. SQL/req: queries of one request after a "
             "warm one, counted in-process with Django's test client on the same database: for "
             "reads the answer kept from the request before (clinic/page_cache.py), as under the "
-            "load. built: the same request with the page cache off, as on the first request "
-            "after a change: its queries and its median time in-process (one request at a time, "
-            "no load). vs ping: requests/s as a fraction of the ping endpoint's (no database, no "
+            "load. built: the same request as the first one after a booking elsewhere (the "
+            "overall data version raised before each): the answer is built again, while the "
+            "values kept by area (the user, the calendar, the reminder rules) stay; its queries "
+            "and its median time in-process (one request at a time, no load). vs ping: "
+            "requests/s as a fraction of the ping endpoint's (no database, no "
             "template)."
         ),
         "",

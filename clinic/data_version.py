@@ -71,7 +71,10 @@ _READS = (
     # Schema changes come with a deployment, which restarts the processes and their caches.
     *("CREATE", "ALTER", "DROP", "COMMENT"),
 )
-_WRITE_TARGET = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+# SQLite writes bulk_create(ignore_conflicts=True) as INSERT OR IGNORE INTO.
+_WRITE_TARGET = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
 _EVERY_AREA = frozenset(Area)
 _NONE: frozenset[Area] = frozenset()
 
@@ -146,20 +149,22 @@ def unseen_writes() -> Iterator[None]:
 
 
 class _RaiseAfterCommit:
-    """A connection's on-commit callback: raises the areas its transaction wrote."""
+    """One transaction's on-commit callback: raises the areas it wrote (one per transaction, so
+    a write made by another on-commit callback cannot take over a pending one's areas)."""
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, alias: str, areas: frozenset[Area]) -> None:
         self.alias = alias
-        self.areas: set[Area] = set()
+        self.areas: set[Area] = set(areas)
 
     def __call__(self) -> None:
-        areas, self.areas = self.areas, set()
         try:
-            data_versions_raise(areas, using=self.alias)
+            data_versions_raise(self.areas, using=self.alias)
         except DatabaseError:
             # A database still being migrated has no version table yet, and nothing kept.
             if VERSION_TABLE in connections[self.alias].introspection.table_names():
                 raise
+        # The rest of this request sees its own change, not what was kept before it.
+        _request_versions.set(None)
 
 
 def watch_writes(
@@ -172,16 +177,14 @@ def watch_writes(
     if areas:
         connection = cast(BaseDatabaseWrapper, context["connection"])
         after: _RaiseAfterCommit | None = getattr(connection, "clinic_raise_after_commit", None)
-        if after is None:
-            after = _RaiseAfterCommit(connection.alias)
-            connection.clinic_raise_after_commit = after  # type: ignore[attr-defined]
         pending = cast(list[tuple[Any, ...]], connection.run_on_commit)  # (savepoints, f, robust)
-        if any(entry[1] is after for entry in pending):
+        if after is not None and any(entry[1] is after for entry in pending):
             after.areas |= areas
         else:
-            # First write of this transaction (what a rolled-back one wrote is forgotten); in
-            # autocommit the callback runs at once, so the areas are set before it is added.
-            after.areas = set(areas)
+            # The transaction's first write (a rolled-back transaction's callback is dropped
+            # with it); in autocommit the callback runs at once.
+            after = _RaiseAfterCommit(connection.alias, areas)
+            connection.clinic_raise_after_commit = after  # type: ignore[attr-defined]
             connection.on_commit(after, robust=True)
     return result
 

@@ -32,6 +32,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
@@ -115,23 +116,22 @@ _MISSING = object()
 def kept_value[T](name: str, build: Callable[[], T], *, area: Area = Area.ALL) -> T:
     """A value read from the database, kept in this process while the version of ``area`` (the
     tables it is read from) stays the same, and no longer than pages are kept: for what many
-    requests read, such as the logged-in user with their roles or the clinic calendar. Outside
-    a request, or with kept pages off, ``build`` runs every time."""
-    if not (_enabled() and in_request()):
+    requests read, such as the logged-in user with their roles or the clinic calendar.
+
+    ``build`` runs every time outside a request, with kept pages off, and inside a transaction:
+    a service that locks rows before it checks them (a booking against the calendar) must see
+    what was committed before its locks, not the version its request began with. None (nothing
+    found) is not kept, so lookups by guessed keys cannot fill the cache."""
+    if not (_enabled() and in_request()) or connection.in_atomic_block:
         return build()
     key = _value_key(name, area)
     found = caches[CACHE_ALIAS].get(key, _MISSING)
     if found is not _MISSING:
         return cast(T, found)
     value = build()
-    caches[CACHE_ALIAS].set(key, value, settings.PAGE_CACHE_SECONDS)
+    if value is not None:
+        caches[CACHE_ALIAS].set(key, value, settings.PAGE_CACHE_SECONDS)
     return value
-
-
-def keep_value(name: str, value: object, *, area: Area = Area.ALL) -> None:
-    """Keep ``value`` under ``name`` for the current version of ``area`` (:func:`kept_value`)."""
-    if _enabled() and in_request():
-        caches[CACHE_ALIAS].set(_value_key(name, area), value, settings.PAGE_CACHE_SECONDS)
 
 
 def _value_key(name: str, area: Area) -> str:

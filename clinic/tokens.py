@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from clinic.data_version import Area, unseen_writes
 from clinic.models import ApiToken
-from clinic.page_cache import keep_value, kept_value
+from clinic.page_cache import kept_value
 from clinic.roles import ROLE_NAMES, remember_roles, with_role_names
 
 TOKEN_BYTES = 32
@@ -36,6 +37,11 @@ def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple
     return token, raw
 
 
+# When this process last wrote a token's last use: the token itself may be kept (with the
+# last use it had when read) for as long as the accounts stay unchanged.
+_last_use_written: dict[int, datetime] = {}
+
+
 def api_token_user(raw: str) -> User | None:
     """The active user behind an active token, or None. Records when the token was last used.
 
@@ -47,13 +53,13 @@ def api_token_user(raw: str) -> User | None:
         return None
     token, user = found
     now = timezone.now()
+    written = max(filter(None, (token.last_used_at, _last_use_written.get(token.pk))), default=None)
     # At most one write a minute per token, so busy integrations do not write on every request;
-    # bookkeeping that no page shows, so it leaves the data version (and kept pages) alone.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    # bookkeeping that no page shows, so it leaves the data versions (and what is kept) alone.
+    if written is None or (now - written).total_seconds() > 60:
         with unseen_writes():
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-        keep_value(f"token:{digest}", (token, user), area=Area.ACCOUNTS)
+        _last_use_written[token.pk] = now
     return user
 
 

@@ -95,11 +95,6 @@ def statement_areas(sql: str) -> frozenset[Area]:
     return frozenset({Area.ALL, *(area for area, tables in AREA_TABLES.items() if table in tables)})
 
 
-def statement_changes_data(sql: str) -> bool:
-    """Whether a statement may change what a kept page shows."""
-    return bool(statement_areas(sql))
-
-
 # --- Reading and raising -------------------------------------------------------------------------
 
 Versions = dict[int, int]

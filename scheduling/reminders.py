@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -140,13 +140,6 @@ def reminders_create_for_maintenance(*, plan: TreatmentPlan, now: datetime | Non
     return len(reminders)
 
 
-def _pending() -> QuerySet[Reminder]:
-    # Aftercare for a session that took place always goes out, whatever happens to the course.
-    return Reminder.objects.filter(status=ReminderStatus.PENDING).exclude(
-        kind=ReminderKind.AFTERCARE, session__status=SessionStatus.COMPLETED
-    )
-
-
 def reminders_cancel_pending(
     *,
     reason: str,
@@ -154,7 +147,10 @@ def reminders_cancel_pending(
     plan: TreatmentPlan | None = None,
     kinds: Iterable[str] | None = None,
 ) -> int:
-    pending = _pending()
+    # Aftercare for a session that took place always goes out, whatever happens to the course.
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING).exclude(
+        kind=ReminderKind.AFTERCARE, session__status=SessionStatus.COMPLETED
+    )
     if session is not None:
         pending = pending.filter(session=session)
     if plan is not None:
@@ -173,8 +169,8 @@ def reminders_cancel_moved(
     which = Q(session_id__in=[s.pk for s in sessions])
     if maintenance_booked:
         which |= Q(plan_id=plan.pk, kind__in=MAINTENANCE_KINDS)
-    # A session that moves has not taken place, so none of its aftercare is kept back (the
-    # rule in _pending), and the statement needs no join.
+    # A session that moves has not taken place, so none of its aftercare is kept back (as
+    # reminders_cancel_pending does for completed sessions), and the statement needs no join.
     return Reminder.objects.filter(which, status=ReminderStatus.PENDING).update(
         status=ReminderStatus.CANCELLED,
         last_error=Case(

@@ -50,6 +50,12 @@ Count = Callable[..., Any]
     ("sql", "areas"),
     [
         ('SELECT "x" FROM "auth_user"', set()),
+        ("(SELECT 1) UNION ALL (SELECT 2)", set()),
+        ('SAVEPOINT "s1"', set()),
+        ("BEGIN IMMEDIATE", set()),
+        ('UPDATE "django_session" SET "session_data" = %s', set()),
+        ('INSERT INTO "patients_patient" ("family_name") VALUES (%s)', {Area.ALL, Area.ACCOUNTS}),
+        ('WITH moved AS (UPDATE "scheduling_session" SET x = 1) SELECT 1', set(Area)),
         ('UPDATE "scheduling_session" SET "status" = %s', {Area.ALL}),
         ('UPDATE "auth_user" SET "is_active" = false', {Area.ALL, Area.ACCOUNTS}),
         ('DELETE FROM "auth_user_groups" WHERE "user_id" = %s', {Area.ALL, Area.ACCOUNTS}),

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.data_version import data_version, statement_changes_data
+from clinic.data_version import data_version
 from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient, PatientAccess
 from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session
@@ -52,30 +52,6 @@ def mid_minute() -> Iterator[None]:
 @pytest.fixture
 def todays_session(kim: Practitioner) -> Session:
     return hold(kim, max(timezone.now() + timedelta(minutes=5), seoul(local_today(), 0)))
-
-
-# --- Which statements raise the version ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("sql", "changes"),
-    [
-        ('SELECT "x" FROM "scheduling_session"', False),
-        ("(SELECT 1) UNION ALL (SELECT 2)", False),
-        ('SAVEPOINT "s1"', False),
-        ("BEGIN IMMEDIATE", False),
-        ('UPDATE "scheduling_session" SET "status" = %s', True),
-        ('INSERT INTO "patients_patient" ("family_name") VALUES (%s)', True),
-        ('DELETE FROM "scheduling_closure" WHERE "id" = %s', True),
-        ('INSERT INTO "patients_patientaccess" ("patient_id") VALUES (%s)', False),
-        ('UPDATE "django_session" SET "session_data" = %s', False),
-        ('UPDATE "clinic_apitoken" SET "revoked_at" = %s', True),
-        ('TRUNCATE "scheduling_session"', True),
-        ('WITH moved AS (UPDATE "scheduling_session" SET x = 1) SELECT 1', True),
-    ],
-)
-def test_a_statement_raises_the_version_when_it_may_change_a_page(sql: str, changes: bool) -> None:
-    assert statement_changes_data(sql) is changes
 
 
 def test_a_committed_change_raises_the_version_and_a_rolled_back_one_does_not(

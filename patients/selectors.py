@@ -12,7 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from patients.history import HistoryEntry, patient_history
+from patients.history import HISTORY_LIMIT, HistoryEntry, patient_history
 from patients.models import Consent, MedicalFlag, Patient, PatientConcern
 from scheduling.models import (
     PlanStatus,
@@ -255,9 +255,30 @@ class PatientRecord:
     flags: list[FlagView]
     consents: list[Consent]
     courses: list[CourseView]
-    history: list[HistoryEntry]
     open_requests: list[SessionRequest]  # waiting for staff, the oldest first
     answered_requests: list[SessionRequest]  # answered in the last 30 days, the newest first
+
+
+@dataclass(frozen=True)
+class PatientChanges:
+    """The latest changes to a patient's record, for staff (loaded when asked for: the patient
+    page opens it on demand, since six history tables cost more than the rest of the page)."""
+
+    patient: Patient
+    entries: list[HistoryEntry]
+    earlier_left_out: bool  # there are older changes than those listed
+
+
+def patient_changes(*, patient_id: int) -> PatientChanges:
+    """The patient's name and latest changes (at most ``HISTORY_LIMIT``), newest first: seven
+    queries whatever the number of changes. Raises ``Patient.DoesNotExist``."""
+    patient = Patient.objects.only("pk", "family_name", "given_name").get(pk=patient_id)
+    entries = patient_history(patient_id=patient.pk, limit=HISTORY_LIMIT + 1)
+    return PatientChanges(
+        patient=patient,
+        entries=entries[:HISTORY_LIMIT],
+        earlier_left_out=len(entries) > HISTORY_LIMIT,
+    )
 
 
 def _session_row(plan: TreatmentPlan, session: Session) -> SessionRow:
@@ -273,9 +294,9 @@ def _session_row(plan: TreatmentPlan, session: Session) -> SessionRow:
 
 
 def patient_record(*, patient_id: int, today: date) -> PatientRecord:
-    """The patient's record, courses (newest first, each with its timeline and sessions) and
-    latest changes, for staff. A fixed number of queries whatever the number of courses,
-    sessions and changes. Raises ``Patient.DoesNotExist``."""
+    """The patient's record and courses (newest first, each with its timeline and sessions),
+    for staff. A fixed number of queries whatever the number of courses and sessions. Raises
+    ``Patient.DoesNotExist``."""
     patient = Patient.objects.prefetch_related(
         Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
         Prefetch(
@@ -340,7 +361,6 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
         ],
         consents=patient.current_consents,
         courses=courses,
-        history=patient_history(patient_id=patient.pk),
         open_requests=sorted(
             (r for r in requests if r.status == RequestStatus.OPEN),
             key=lambda r: (r.created_at, r.pk),

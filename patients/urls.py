@@ -10,6 +10,7 @@ staff_urlpatterns: list[URLPattern] = [
     path("patients/", views.patient_list, name="patients"),
     path("patients/new/", views.patient_new, name="patient-new"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/history/", views.patient_history, name="patient-history"),
     path("patients/<int:patient_id>/edit/", views.patient_edit, name="patient-edit"),
     # Who looked at a record is for clinic admins only (plain staff get 403).
     path(

@@ -16,18 +16,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from clinic.formatting import local_day
-from clinic.htmx import HtmxHttpRequest
+from clinic.htmx import HtmxHttpRequest, render_page_or_partial
 from clinic.page_cache import cached_page
 from patients.access_log import patient_access_page, patient_access_record
 from patients.forms import PatientRecordForm
 from patients.models import AccessKind, Patient
 from patients.selectors import (
     contraindication_catalogue,
+    patient_changes,
     patient_for_edit,
     patient_list_page,
     patient_record,
@@ -52,12 +52,12 @@ def patient_list(request: HtmxHttpRequest) -> HttpResponse:
         patient_ids=[row.patient.pk for row in listing.rows],
         kind=AccessKind.SEARCH,
     )
-    # A history restore (back button after the cache expired) needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "patients/patient_list.html" + ("#results" if partial else "")
-    response = render(request, template, {"section": "patients", "listing": listing})
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(
+        request,
+        "patients/patient_list.html",
+        "results",
+        {"section": "patients", "listing": listing},
+    )
 
 
 @cached_page
@@ -76,6 +76,23 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "patients/patient_detail.html",
         {"section": "patients", "record": record, "suggest_url": suggest_url},
+    )
+
+
+@cached_page
+def patient_history(request: HtmxHttpRequest, patient_id: int) -> HttpResponse:
+    """The latest changes to the record: the patient page asks for the list alone when its
+    history is opened; without JavaScript the link there opens this as a page."""
+    try:
+        changes = patient_changes(patient_id=patient_id)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    patient_access_record(request=request, patient_ids=[patient_id], kind=AccessKind.PAGE)
+    return render_page_or_partial(
+        request,
+        "patients/patient_history.html",
+        "history",
+        {"section": "patients", "changes": changes},
     )
 
 

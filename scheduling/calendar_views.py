@@ -20,14 +20,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 
 from clinic.formatting import local_day
-from clinic.htmx import HtmxHttpRequest
+from clinic.htmx import HtmxHttpRequest, render_page_or_partial
 from clinic.page_cache import cached_page
 from scheduling.calendar import (
     ColumnSpec,
@@ -204,12 +202,7 @@ def calendar(request: HtmxHttpRequest) -> HttpResponse:
             "cancelled": query.url(cancelled=not query.cancelled),
         },
     }
-    # A history restore needs the whole page; any other htmx request only the grid.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "scheduling/calendar.html" + ("#grid" if partial else "")
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(request, "scheduling/calendar.html", "grid", context)
 
 
 def _columns(

@@ -18,7 +18,7 @@ from clinic.roles import Role
 from patients.models import Patient
 from scheduling.models import PlanStatus, SessionStatus, TreatmentPlan
 from scheduling.selectors import clinic_tz
-from tests.browser.screens import capture
+from tests.browser.screens import capture, capture_as_shown
 from tests.factories import PractitionerFactory, UserFactory
 from tests.worker import WorkerProcess, running_worker, worker_database_url
 from treatments.models import Treatment
@@ -112,6 +112,21 @@ def test_a_new_receptionist_books_a_rejuran_course_from_a_new_patient(
     expect(timeline.locator(".tl-session")).to_have_count(4)
     expect(timeline.locator(".tl-windows rect")).to_have_count(3)
     capture(page, base, "patient")
+
+    # The history of changes is loaded when opened: who added the patient and booked.
+    history = page.locator("details.history-panel")
+    expect(history.locator(".history-entry")).to_have_count(0)
+    history.get_by_text("Show the latest changes").click()
+    expect(history.locator(".history-entry").first).to_be_visible()
+    expect(history.locator(".history-entry").filter(has_text="Patient record")).to_contain_text(
+        "Yu-na Han"
+    )
+    expect(history.locator(".history-body")).to_contain_text("Rejuran Healer")
+    capture_as_shown(page, "patient-history-open", "en")
+    page.goto(f"{patient_url}history/")
+    expect(page.get_by_role("heading", name="History of Lee Ji-woo's record")).to_be_visible()
+    capture(page, base, "patient-history")
+    page.goto(patient_url)
     first_day = days[0].isoformat()
     page.goto(f"{base}/staff/calendar/?day={first_day}")
     expect(page.get_by_text("Lee Ji-woo")).to_be_visible()

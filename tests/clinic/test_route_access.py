@@ -82,6 +82,7 @@ ROUTES: dict[str, tuple[int, int, int, int, int]] = {
     "staff:patients": (LOGIN, 403, 403, 200, 200),
     "staff:patient-new": (LOGIN, 403, 403, 200, 200),
     "staff:patient": (LOGIN, 403, 403, 200, 200),
+    "staff:patient-history": (LOGIN, 403, 403, 200, 200),
     "staff:patient-edit": (LOGIN, 403, 403, 200, 200),
     "staff:patient-access": (LOGIN, 403, 403, 403, 200),  # who saw the record: admins only
     "staff:patient-login": (LOGIN, 403, 403, 405, 405),

@@ -51,10 +51,26 @@ def test_opening_the_patient_page_logs_who_saw_it_and_from_where(
     assert PatientAccess.objects.get().at >= before
 
 
+def test_opening_the_history_of_changes_logs_another_look_at_the_record(
+    client: Client, staff_user: User, patient: Patient
+) -> None:
+    logged_in(client, staff_user)
+
+    client.get(reverse("staff:patient", args=[patient.pk]), REMOTE_ADDR="10.1.2.3")
+    client.get(
+        reverse("staff:patient-history", args=[patient.pk]),
+        headers={"HX-Request": "true"},
+        REMOTE_ADDR="10.1.2.3",
+    )
+
+    assert accesses() == [(patient.pk, staff_user.pk, AccessKind.PAGE, "10.1.2.3")] * 2
+
+
 def test_a_missing_patient_page_logs_nothing(client: Client, staff_user: User) -> None:
     logged_in(client, staff_user)
 
     assert client.get(reverse("staff:patient", args=[999999])).status_code == 404
+    assert client.get(reverse("staff:patient-history", args=[999999])).status_code == 404
     assert accesses() == []
 
 

@@ -671,10 +671,10 @@ def test_the_history_says_who_changed_what(
         ),
     )
 
-    page = text(client.get(reverse("staff:patient", args=[ji_woo.pk])))
+    page = text(client.get(reverse("staff:patient-history", args=[ji_woo.pk])))
 
-    history = page[page.index('id="history-title"') :]
-    entries = history.split('<li class="history-entry">')[1:]
+    assert "History of Lee Ji-woo's record" in page
+    entries = page.split('<li class="history-entry">')[1:]
     assert "Hana Seo" in entries[0]
     phone_change = next(e for e in entries if "Patient record" in e and "Phone:" in e)
     assert "+82 10-1234-5678" in phone_change
@@ -683,6 +683,48 @@ def test_the_history_says_who_changed_what(
     assert "No longer applies since:" in resolved
     created = [e for e in entries if "created" in e]
     assert any("Patient record" in e and staff_user.get_full_name() in e for e in created)
+
+
+def test_the_patient_page_loads_its_history_only_when_opened(
+    client: Client, staff_user: User, ji_woo: Patient
+) -> None:
+    history_url = reverse("staff:patient-history", args=[ji_woo.pk])
+
+    page = text(logged_in(client, staff_user).get(reverse("staff:patient", args=[ji_woo.pk])))
+
+    panel = page[page.index('<details class="history-panel"') :]
+    panel = panel[: panel.index("</details>")]
+    assert f'hx-get="{history_url}"' in panel
+    assert 'hx-trigger="toggle once"' in panel
+    assert f'<a href="{history_url}">Open the history of changes</a>' in panel  # without JS
+    assert '<li class="history-entry">' not in page
+
+
+def test_the_history_is_a_page_of_its_own_or_the_list_alone_for_htmx(
+    client: Client, staff_user: User, ji_woo: Patient
+) -> None:
+    url = reverse("staff:patient-history", args=[ji_woo.pk])
+    logged_in(client, staff_user)
+
+    whole = client.get(url)
+    fragment = client.get(url, headers={"HX-Request": "true"})
+
+    assert "<html" in text(whole)
+    assert f'href="{reverse("staff:patient", args=[ji_woo.pk])}"' in text(whole)
+    assert "<html" not in text(fragment)
+    assert text(fragment).strip().startswith('<ol class="history">')
+    assert (
+        text(fragment).count('<li class="history-entry">')
+        == text(whole).count('<li class="history-entry">')
+        > 0
+    )
+    assert "HX-Request" in fragment["Vary"]
+
+
+def test_the_history_of_a_missing_patient_is_not_found(client: Client, staff_user: User) -> None:
+    response = logged_in(client, staff_user).get(reverse("staff:patient-history", args=[999999]))
+
+    assert response.status_code == 404
 
 
 def patient_with_courses(
@@ -735,14 +777,35 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
     logged_in(client, staff_user)
 
     # session, user with roles; patient, concerns, flags, treatments they rule out, consents,
-    # courses, sessions, milestones; the six history tables; the patient's requests; the
-    # access log (one INSERT)
-    with django_assert_num_queries(18):
+    # courses, sessions, milestones; the patient's requests; the access log (one INSERT)
+    with django_assert_num_queries(12):
         response = client.get(reverse("staff:patient", args=[ji_woo.pk]))
 
     page = text(response)
     assert page.count('<li class="session-item">') == courses * sessions_each
     assert page.count('<svg class="tl-svg"') == courses
-    assert page.count('<li class="history-entry">') == min(
-        50, 1 + 1 + 1 + 1 + courses * (1 + sessions_each + (sessions_each + 1) // 2)
-    )
+
+
+@pytest.mark.parametrize(("courses", "sessions_each"), [(2, 5), (10, 20)])
+def test_the_history_takes_the_same_queries_for_30_or_500_changes(
+    client: Client,
+    staff_user: User,
+    ji_woo: Patient,
+    kim: Practitioner,
+    django_assert_num_queries: Callable[..., Any],
+    courses: int,
+    sessions_each: int,
+) -> None:
+    patient_with_courses(ji_woo, kim, courses, sessions_each)
+    changes = 1 + 1 + 1 + 1 + courses * (1 + sessions_each + (sessions_each + 1) // 2)
+    logged_in(client, staff_user)
+
+    # session, user with roles; patient; the six history tables; the access log (one INSERT)
+    with django_assert_num_queries(10):
+        response = client.get(
+            reverse("staff:patient-history", args=[ji_woo.pk]), headers={"HX-Request": "true"}
+        )
+
+    page = text(response)
+    assert page.count('<li class="history-entry">') == min(50, changes)
+    assert ("Only the latest 50 changes are shown." in page) == (changes > 50)

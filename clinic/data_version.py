@@ -11,6 +11,11 @@ is kept between requests (clinic/page_cache.py).
 
 A request reads the versions once, before anything they guard: the session brings them in the
 same query (clinic/session_store.py), an API token request reads them on its own.
+
+What a booking checks against (the calendar, the reminder rules: ``TRANSACTIONAL_AREAS``) is
+raised inside the very transaction that changes it, so a booking can trust a value kept for the
+version it reads once its locks are held (:func:`transaction_data_version`): whatever committed
+before that read came with its raise.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from contextvars import ContextVar
 from enum import IntEnum
 from typing import Any, cast
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 VERSION_TABLE = "clinic_dataversion"
@@ -75,6 +80,8 @@ _READS = (
 _WRITE_TARGET = re.compile(
     r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
+# Raised with the change, in its transaction (the rest after commit, as above).
+TRANSACTIONAL_AREAS = frozenset({Area.CALENDAR, Area.REMINDER_RULES})
 _EVERY_AREA = frozenset(Area)
 _NONE: frozenset[Area] = frozenset()
 
@@ -162,18 +169,38 @@ class _RaiseAfterCommit:
         _request_versions.set(None)
 
 
+def _has_version_table(connection: BaseDatabaseWrapper) -> bool:
+    """False only while the database is being migrated (remembered once true)."""
+    if not getattr(connection, "clinic_version_table", False):
+        found = VERSION_TABLE in connection.introspection.table_names()
+        connection.clinic_version_table = found  # type: ignore[attr-defined]
+    return bool(connection.clinic_version_table)  # type: ignore[attr-defined]
+
+
 def watch_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     """Execute wrapper on every connection: after a transaction that changed data commits (or
-    at once in autocommit), the versions of what it wrote go up, in one statement."""
-    result = execute(sql, params, many, context)
+    at once in autocommit), the versions of what it wrote go up, in one statement. The
+    ``TRANSACTIONAL_AREAS`` it wrote go up besides inside the transaction, right after the
+    write (a write in autocommit gets a transaction of its own for the pair)."""
     areas = _NONE if _unseen.get() else statement_areas(sql)
+    connection = cast(BaseDatabaseWrapper, context["connection"])
+    guarded = areas & TRANSACTIONAL_AREAS
+    if not guarded or not _has_version_table(connection):
+        result = execute(sql, params, many, context)
+    elif connection.in_atomic_block:
+        result = execute(sql, params, many, context)
+        _raise_in_transaction(connection, guarded)
+        areas -= guarded
+    else:
+        with transaction.atomic(using=connection.alias):
+            result = execute(sql, params, many, context)
+            _raise_in_transaction(connection, guarded)
+        areas -= guarded
     if areas:
-        connection = cast(BaseDatabaseWrapper, context["connection"])
         after: _RaiseAfterCommit | None = getattr(connection, "clinic_raise_after_commit", None)
-        pending = cast(list[tuple[Any, ...]], connection.run_on_commit)  # (savepoints, f, robust)
-        if after is not None and any(entry[1] is after for entry in pending):
+        if after is not None and _pending(connection, after):
             after.areas |= areas
         else:
             # The transaction's first write (a rolled-back transaction's callback is dropped
@@ -182,6 +209,48 @@ def watch_writes(
             connection.clinic_raise_after_commit = after  # type: ignore[attr-defined]
             connection.on_commit(after, robust=True)
     return result
+
+
+class _RaisedInside:
+    """Areas one statement raised inside the current transaction; an on-commit no-op that is
+    dropped, as the raise is, if its transaction or savepoint is rolled back."""
+
+    def __init__(self, areas: frozenset[Area]) -> None:
+        self.areas = areas
+
+    def __call__(self) -> None:
+        pass
+
+
+def _raised_inside(connection: BaseDatabaseWrapper) -> frozenset[Area]:
+    """The areas the current transaction has raised (and not rolled back)."""
+    markers: list[_RaisedInside] = [
+        marker
+        for marker in getattr(connection, "clinic_raised_inside", [])
+        if _pending(connection, marker)
+    ]
+    connection.clinic_raised_inside = markers  # type: ignore[attr-defined]
+    return frozenset().union(*(marker.areas for marker in markers))
+
+
+def _raise_in_transaction(connection: BaseDatabaseWrapper, areas: frozenset[Area]) -> None:
+    """Raise the areas a write changed, once a transaction: whatever reads them after this
+    commits sees the new version with the change."""
+    missing = areas - _raised_inside(connection)
+    if missing:
+        data_versions_raise(missing, using=connection.alias)
+        marker = _RaisedInside(missing)
+        connection.clinic_raised_inside.append(marker)  # type: ignore[attr-defined]
+        connection.on_commit(marker, robust=True)
+    # What the transaction reads of these areas from now on is its own, uncommitted change.
+    connection.clinic_transaction_versions = None  # type: ignore[attr-defined]
+
+
+def _pending(connection: BaseDatabaseWrapper, callback: object) -> bool:
+    """Whether an on-commit callback still waits for the current transaction: it is dropped
+    when the transaction (or the savepoint it was registered in) is rolled back."""
+    waiting = cast(list[tuple[Any, ...]], connection.run_on_commit)  # (savepoints, f, robust)
+    return any(entry[1] is callback for entry in waiting)
 
 
 def watch_connection(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
@@ -223,6 +292,36 @@ def request_data_version(area: Area = Area.ALL) -> int:
         versions = data_versions()
         _request_versions.set(versions)
     return versions.get(area, 0)
+
+
+class _TransactionVersions:
+    """The versions one transaction read, valid while its (no-op) on-commit callback waits."""
+
+    def __init__(self, versions: Versions) -> None:
+        self.versions = versions
+
+    def __call__(self) -> None:
+        pass
+
+
+def transaction_data_version(area: Area, using: str = "default") -> int | None:
+    """A ``TRANSACTIONAL_AREAS`` version as the current transaction first read it (one query a
+    transaction), for values kept per version to be trusted inside it; None when this
+    transaction has itself changed the area (its reads are its own, not to be kept or reused).
+
+    Read at the first kept value a service asks for, which comes after its locks: like reading
+    the tables themselves at that point, it reflects every change committed before it."""
+    if area not in TRANSACTIONAL_AREAS:
+        raise ValueError(f"{area!r} is raised after commit: a transaction cannot trust it.")
+    connection = connections[using]
+    if area in _raised_inside(connection):
+        return None
+    read: _TransactionVersions | None = getattr(connection, "clinic_transaction_versions", None)
+    if read is None or not _pending(connection, read):
+        read = _TransactionVersions(data_versions(using))
+        connection.clinic_transaction_versions = read  # type: ignore[attr-defined]
+        connection.on_commit(read, robust=True)
+    return read.versions.get(area, 0)
 
 
 def note_request_data_versions(rows: Iterable[tuple[int | None, int | None]]) -> None:

@@ -39,7 +39,13 @@ from django.utils.module_loading import import_string
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.data_version import Area, in_request, request_data_version
+from clinic.data_version import (
+    TRANSACTIONAL_AREAS,
+    Area,
+    in_request,
+    request_data_version,
+    transaction_data_version,
+)
 
 CACHE_ALIAS = "pages"
 
@@ -118,13 +124,21 @@ def kept_value[T](name: str, build: Callable[[], T], *, area: Area = Area.ALL) -
     tables it is read from) stays the same, and no longer than pages are kept: for what many
     requests read, such as the logged-in user with their roles or the clinic calendar.
 
-    ``build`` runs every time outside a request, with kept pages off, and inside a transaction:
-    a service that locks rows before it checks them (a booking against the calendar) must see
-    what was committed before its locks, not the version its request began with. None (nothing
-    found) is not kept, so lookups by guessed keys cannot fill the cache."""
-    if not (_enabled() and in_request()) or connection.in_atomic_block:
+    ``build`` runs every time outside a request and with kept pages off. Inside a transaction a
+    service that locks rows before it checks them (a booking against the calendar) must see
+    what was committed before its locks, not the version its request began with: only areas
+    raised inside the writing transaction are kept there, by the version the transaction reads
+    (clinic/data_version.py); the others are built. None (nothing found) is not kept, so
+    lookups by guessed keys cannot fill the cache."""
+    if not (_enabled() and in_request()):
         return build()
-    key = _value_key(name, area)
+    if connection.in_atomic_block:
+        version = transaction_data_version(area) if area in TRANSACTIONAL_AREAS else None
+    else:
+        version = request_data_version(area)
+    if version is None:
+        return build()
+    key = _value_key(name, area, version)
     found = caches[CACHE_ALIAS].get(key, _MISSING)
     if found is not _MISSING:
         return cast(T, found)
@@ -134,9 +148,9 @@ def kept_value[T](name: str, build: Callable[[], T], *, area: Area = Area.ALL) -
     return value
 
 
-def _value_key(name: str, area: Area) -> str:
+def _value_key(name: str, area: Area, version: int) -> str:
     digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
-    return f"value:{int(area)}:{request_data_version(area)}:{digest}"
+    return f"value:{int(area)}:{version}:{digest}"
 
 
 def cached_page(view: View) -> View:

@@ -397,9 +397,12 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         return sessions_visible_to(self.request.user).order_by("starts_at", "pk")
 
     def _changed_session(self) -> Session:
-        """The session an action changes, looked up only so that one the caller cannot see
-        answers 404: the service reads and locks it itself, so no related rows are joined (its
-        course is read, for the service to lock by key)."""
+        """The session an action changes. The service reads and locks it itself, and raises
+        ``SessionNotFound`` (404) when there is none; staff, the only ones who change sessions
+        (``ReadOwnWriteStaff``), see them all, so nothing is read here. Anyone else's lookup is
+        scoped, so a session they cannot see answers 404 too."""
+        if is_staff_member(self.request.user):
+            return Session(pk=int(self.kwargs["pk"]))
         session = get_object_or_404(
             self.get_queryset().select_related(None).only("pk", "plan_id"), pk=self.kwargs["pk"]
         )

@@ -6,8 +6,15 @@ are written in the active language when the error is raised.
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from scheduling.explain import explain_no_fit
 from scheduling.planner import NoFit
+
+
+class SessionNotFound(ObjectDoesNotExist):
+    """The session a change was asked for does not exist: the API answers 404 (its views leave
+    the lookup to the service, which locks the session by its key anyway)."""
 
 
 class SchedulingConflictError(Exception):

@@ -36,7 +36,7 @@ from clinic.i18n import localized_fields, set_localized
 from patients.models import Patient
 from patients.selectors import patient_contraindications
 from scheduling.calendar_rules import leave_interval
-from scheduling.errors import BookingConflictError, ProtocolViolationError
+from scheduling.errors import BookingConflictError, ProtocolViolationError, SessionNotFound
 from scheduling.explain import explain_no_fit
 from scheduling.models import (
     CalendarFeed,
@@ -533,7 +533,7 @@ def _lock_session(session: Session) -> tuple[TreatmentPlan, Session]:
     try:
         plan = _lock_plan(course, related=("template", "patient"))  # all a session change reads
     except TreatmentPlan.DoesNotExist:
-        raise Session.DoesNotExist(f"No session {session.pk}.") from None
+        raise SessionNotFound(f"No session {session.pk}.") from None
     locked = (
         Session.objects.select_for_update(of=("self",))
         .select_related("practitioner", "room")

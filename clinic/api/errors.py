@@ -23,7 +23,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from scheduling.errors import ProtocolViolationError, SchedulingConflictError
+from scheduling.errors import ProtocolViolationError, SchedulingConflictError, SessionNotFound
 from scheduling.explain import explain_obstacle
 from scheduling.planner import NoFit
 from scheduling.selectors import clinic_tz
@@ -118,7 +118,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
-    elif isinstance(exc, Http404):
+    elif isinstance(exc, Http404 | SessionNotFound):
         # Only the object the caller asked for is "not found"; any other failed lookup is a bug
         # and goes on to be a logged 500.
         exc = exceptions.NotFound()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.formatting import format_day
@@ -266,10 +267,17 @@ def test_a_patient_lists_only_their_own_sessions_whatever_the_filter(
     assert snooping["count"] == 0
 
 
-def test_an_unknown_session_is_not_found(staff_api: APIClient) -> None:
+@pytest.mark.parametrize("pk", ["999999", "99999999999999999999"])
+def test_an_unknown_session_is_not_found_whatever_is_asked_of_it(
+    staff_api: APIClient, pk: str
+) -> None:
+    later = (timezone.now() + timedelta(days=7)).isoformat()
     for response in (
-        staff_api.get(f"{API}/sessions/999999/"),
-        staff_api.post(f"{API}/sessions/999999/cancel/", {"reason": "x"}),
+        staff_api.get(f"{API}/sessions/{pk}/"),
+        staff_api.post(f"{API}/sessions/{pk}/cancel/", {"reason": "x"}),
+        staff_api.post(f"{API}/sessions/{pk}/reschedule/", {"new_start": later}),
+        staff_api.post(f"{API}/sessions/{pk}/complete/", {}),
+        staff_api.post(f"{API}/sessions/{pk}/no-show/"),
     ):
         error = the_error(response, 404)
         assert (error["field"], error["code"]) == (None, "not_found")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
+from time import sleep
 from typing import Any
 
 import pytest
@@ -27,13 +28,16 @@ from clinic.tokens import api_token_create
 from scheduling.calendar_rules import calendar_rules
 from scheduling.models import (
     Closure,
+    Leave,
     PlanStatus,
     Practitioner,
     ReminderKind,
     ReminderRule,
     Session,
+    SessionKind,
     TreatmentPlan,
 )
+from scheduling.services import leave_save
 from tests.factories import SessionFactory, TreatmentPlanFactory
 from tests.helpers import SESSION, hold
 from tests.timeutil import seoul, upcoming
@@ -129,12 +133,14 @@ def test_a_write_made_by_an_on_commit_callback_leaves_the_transactions_own_areas
     assert after[Area.CALENDAR] == before[Area.CALENDAR] + 1
 
 
-def test_inside_a_transaction_the_calendar_is_read_afresh(kim: Practitioner) -> None:
-    # A booking locks the practitioner, then checks the calendar: leave saved by another
+def test_inside_a_transaction_the_calendar_is_as_the_transaction_first_reads_it(
+    kim: Practitioner,
+) -> None:
+    # A booking locks the practitioner, then checks the calendar: a closure saved by another
     # process after the request began must be seen, not the rules kept for its version.
     day = upcoming(2)
 
-    def leave_elsewhere() -> None:
+    def closure_elsewhere() -> None:
         Closure.objects.create(starts_on=day, ends_on=day, reason="Inspection")
         connections.close_all()
 
@@ -145,7 +151,7 @@ def test_inside_a_transaction_the_calendar_is_read_afresh(kim: Practitioner) -> 
     request_began()
     try:
         assert rules() == []  # kept for the version the request began with
-        elsewhere = threading.Thread(target=leave_elsewhere)
+        elsewhere = threading.Thread(target=closure_elsewhere)
         elsewhere.start()
         elsewhere.join()
         with transaction.atomic():
@@ -156,6 +162,93 @@ def test_inside_a_transaction_the_calendar_is_read_afresh(kim: Practitioner) -> 
 
     assert in_transaction == [day]
     assert outside == []  # a read-only page may be a request's moment behind
+
+
+def test_a_transaction_that_changes_the_calendar_reads_its_own_change(
+    kim: Practitioner,
+) -> None:
+    day = upcoming(2)
+
+    def closed_days() -> list[date]:
+        found = calendar_rules(first_day=day, last_day=day, practitioner_ids=[kim.pk])
+        return [closure.first_day for closure in found.closures]
+
+    request_began()
+    try:
+        with transaction.atomic():
+            assert closed_days() == []  # kept for the version this transaction read
+            Closure.objects.create(starts_on=day, ends_on=day, reason="Inspection")
+            assert closed_days() == [day]
+            transaction.set_rollback(True)
+        after_rollback = closed_days()
+    finally:
+        request_ended()
+
+    assert after_rollback == []  # what the rolled-back transaction read was not kept
+    assert not Closure.objects.exists()
+
+
+def test_a_booking_waiting_for_the_practitioner_sees_leave_saved_meanwhile(
+    api: Client, kim: Practitioner, patient: Any, staff_user: User
+) -> None:
+    """The race kept values must not lose: leave is saved (holding the practitioner's booking
+    lock) while a move into it waits for that lock; the move then checks against the leave."""
+    day = upcoming(2)
+    session = hold(kim, seoul(day, 11), patient=patient)
+    assert move(api, session, seoul(day, 12)).status_code == 200  # the calendar is kept now
+    locked, go, moved = threading.Event(), threading.Event(), threading.Event()
+
+    def leave_meanwhile() -> None:
+        try:
+            with transaction.atomic():
+                # Whatever runs after the commit waits for the move: only what committed
+                # with the leave can tell the move about it.
+                transaction.on_commit(lambda: moved.wait(30))
+                leave_save(
+                    leave=Leave(
+                        practitioner=kim,
+                        starts_on=day,
+                        ends_on=day,
+                        start_time=time(14),
+                        end_time=time(18),
+                        reason="Conference",
+                    ),
+                    saved_by=staff_user,
+                )
+                locked.set()
+                go.wait(30)
+        finally:
+            connections.close_all()
+
+    def commit_once_the_move_waits() -> None:
+        try:
+            with connection.cursor() as cursor:
+                for _ in range(600):
+                    cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    if cursor.fetchone()[0]:
+                        break
+                    sleep(0.05)
+        finally:
+            go.set()
+            connections.close_all()
+
+    saver = threading.Thread(target=leave_meanwhile)
+    saver.start()
+    assert locked.wait(30)
+    releaser = threading.Thread(target=commit_once_the_move_waits)
+    releaser.start()
+    try:
+        answer = move(api, session, seoul(day, 15))
+    finally:
+        moved.set()
+        go.set()
+        saver.join()
+        releaser.join()
+
+    assert answer.status_code == 400, answer.content
+    assert "leave" in answer.content.decode().lower()
+    session.refresh_from_db()
+    assert session.starts_at == seoul(day, 12)
 
 
 # --- Kept across bookings, fresh after their own change -----------------------------------------
@@ -175,6 +268,45 @@ def free_slots(api: Client, practitioner: Practitioner, day: date) -> list[str]:
     assert answer.status_code == 200, answer.content
     slots: list[str] = answer.json()["slots"]
     return slots
+
+
+def move(api: Client, session: Session, start: datetime) -> Any:
+    return api.post(
+        f"/api/v1/sessions/{session.pk}/reschedule/",
+        {"new_start": start.isoformat()},
+        content_type="application/json",
+    )
+
+
+def test_a_second_move_of_a_maintenance_session_takes_14_statements(
+    api: Client, kim: Practitioner, patient: Any
+) -> None:
+    day, start = upcoming(2), seoul(upcoming(2), 11)
+    plan = TreatmentPlanFactory(patient=patient, practitioner=kim, status=PlanStatus.MAINTENANCE)
+    session = SessionFactory(
+        plan=plan,
+        sequence=plan.session_count + 1,
+        kind=SessionKind.MAINTENANCE,
+        starts_at=start,
+        ends_at=start + SESSION,
+    )
+    assert move(api, session, seoul(day, 12)).status_code == 200
+
+    with CaptureQueriesContext(connection) as seen:
+        answer = move(api, session, seoul(day, 14))
+
+    assert answer.status_code == 200, answer.content
+    sql = [query["sql"] for query in seen.captured_queries]
+    assert not any("UNION ALL" in statement for statement in sql)
+    assert not any('FROM "scheduling_reminderrule"' in statement for statement in sql)
+    # The calendar and the reminder rules are kept: the versions; BEGIN, lock the course, the
+    # session, the patient, the practitioner; busy times; the versions again, now the locks
+    # are held; the session, its history, the reminders cancelled and written anew; COMMIT;
+    # the version raise.
+    assert len(sql) == 14, "\n".join(sql)
+    session.refresh_from_db()
+    assert session.starts_at == seoul(day, 14)
+    assert session.reminders.filter(status="pending", cycle=session.revision).exists()
 
 
 def test_after_a_booking_the_calendar_and_the_token_are_not_read_again(

@@ -404,7 +404,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         if is_staff_member(self.request.user):
             return Session(pk=int(self.kwargs["pk"]))
         session = get_object_or_404(
-            self.get_queryset().select_related(None).only("pk", "plan_id"), pk=self.kwargs["pk"]
+            self.get_queryset().select_related(None).only("pk"), pk=self.kwargs["pk"]
         )
         self.check_object_permissions(self.request, session)
         return session

@@ -25,7 +25,7 @@ from functools import partial
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Subquery
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
@@ -154,17 +154,11 @@ def _check_future(moment: datetime, *, field: str, now: datetime) -> None:
         )
 
 
-PLAN_RELATED = ("template__treatment", "patient", "practitioner", "room")
-
-
-def _lock_plan(
-    plan_id: int | Subquery, *, related: tuple[str, ...] = PLAN_RELATED
-) -> TreatmentPlan:
-    """Lock the course, with the rows the service reads from it (``related``: fewer joins are
-    quicker to plan and to read, where a service needs less)."""
+def _lock_plan(plan_id: int) -> TreatmentPlan:
+    """Lock the course, with the rows a course's services read from it."""
     return (
         TreatmentPlan.objects.select_for_update(of=("self",))
-        .select_related(*related)
+        .select_related("template__treatment", "patient", "practitioner", "room")
         .get(pk=plan_id)
     )
 
@@ -520,26 +514,20 @@ def plan_cancel(
 
 
 def _lock_session(session: Session) -> tuple[TreatmentPlan, Session]:
-    """Lock the session's course, then the session (the order every service locks in), and
-    return both as they are now."""
-    # A session never changes course: when the caller read which one, it is locked by key
-    # (cheaper); otherwise it is found through the session in the statement that locks it.
-    known = session.__dict__.get("plan_id")
-    course: int | Subquery = (
-        known
-        if known is not None
-        else Subquery(Session.objects.filter(pk=session.pk).values("plan_id")[:1])
-    )
+    """Lock the session's course, the session and the patient (the order every service locks
+    in), and return the course and the session as they are now. One statement: PostgreSQL
+    locks the rows of ``FOR UPDATE OF`` in the order named, and reads a row changed while it
+    waited again as committed. (The practitioner is locked apart: a session's practitioner can
+    change, and a joined row that no longer matches would drop the session from the answer.)"""
     try:
-        plan = _lock_plan(course, related=("template", "patient"))  # all a session change reads
-    except TreatmentPlan.DoesNotExist:
+        locked = (
+            Session.objects.select_for_update(of=("plan", "self", "plan__patient"))
+            .select_related("plan__template", "plan__patient", "practitioner", "room")
+            .get(pk=session.pk)
+        )
+    except Session.DoesNotExist:
         raise SessionNotFound(f"No session {session.pk}.") from None
-    locked = (
-        Session.objects.select_for_update(of=("self",))
-        .select_related("practitioner", "room")
-        .get(pk=session.pk)
-    )
-    return plan, locked
+    return locked.plan, locked
 
 
 BOOKABLE_ONE_BY_ONE = (SessionKind.MAINTENANCE, SessionKind.INITIAL)
@@ -891,11 +879,8 @@ def session_reschedule(
             "not_open",
         )
     _check_future(new_start, field="new_start", now=now)
-    _lock_resources(
-        patient_ids=[plan.patient_id],
-        practitioner_ids=[session.practitioner_id],
-        room_ids=[session.room_id],
-    )
+    # The patient is locked with the session.
+    _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
     duration = session.ends_at - session.starts_at
 
     # The new slot itself: a closed time is a field error, a taken one a booking conflict.

@@ -526,11 +526,12 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
     third = sessions_of(course)[3]
 
     # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
-    # one) and the busy time of the new slot and of the cascade, besides the locks and writes
-    # (the old reminders of every moved session are cancelled in one statement).
-    with django_assert_num_queries(11):
+    # one) and the busy time of the new slot and of the cascade, besides the locks (the course,
+    # the session and the patient in one) and writes (the old reminders of every moved session
+    # are cancelled in one statement).
+    with django_assert_num_queries(9):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(15):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -1166,14 +1167,14 @@ def test_completing_a_session_takes_a_fixed_number_of_queries(
             other_booking(at(days, hour))
     sessions = sessions_of(course)
 
-    with django_assert_num_queries(7):  # a session in the middle of the course
+    with django_assert_num_queries(6):  # a session in the middle of the course
         session_complete(
             session=sessions[1], completed_by=kim.user, now=sessions[1].starts_at + AFTER_IT_STARTED
         )
     session_complete(
         session=sessions[2], completed_by=kim.user, now=sessions[2].starts_at + AFTER_IT_STARTED
     )
-    with django_assert_num_queries(13):  # the last one, which starts maintenance
+    with django_assert_num_queries(12):  # the last one, which starts maintenance
         session_complete(
             session=sessions[3], completed_by=kim.user, now=sessions[3].starts_at + AFTER_IT_STARTED
         )

@@ -787,7 +787,7 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
 
 
 @pytest.mark.parametrize(("courses", "sessions_each"), [(2, 5), (10, 20)])
-def test_the_history_takes_the_same_queries_for_30_or_500_changes(
+def test_the_history_takes_the_same_queries_for_20_or_300_changes(
     client: Client,
     staff_user: User,
     ji_woo: Patient,

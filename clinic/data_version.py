@@ -75,6 +75,8 @@ _READS = (
     *("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"),
     # Schema changes come with a deployment, which restarts the processes and their caches.
     *("CREATE", "ALTER", "DROP", "COMMENT"),
+    # Maintenance changes no data, and VACUUM cannot run inside the transaction a write gets.
+    *("VACUUM", "ANALYZE"),
 )
 # SQLite writes bulk_create(ignore_conflicts=True) as INSERT OR IGNORE INTO.
 _WRITE_TARGET = re.compile(

@@ -70,12 +70,25 @@ Count = Callable[..., Any]
         ('INSERT INTO "patients_patientaccess" ("patient_id") VALUES (%s)', set()),
         ('INSERT OR IGNORE INTO "scheduling_reminder" ("kind") VALUES (%s)', {Area.ALL}),
         ('TRUNCATE "scheduling_closure"', set(Area)),
+        ("VACUUM ANALYZE scheduling_session", set()),
+        ("ANALYZE", set()),
     ],
 )
 def test_a_write_raises_the_version_of_everything_and_of_its_tables_area(
     sql: str, areas: set[Area]
 ) -> None:
     assert statement_areas(sql) == areas
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_maintenance_runs_outside_a_transaction_and_raises_nothing() -> None:
+    before = {area: data_version(area) for area in Area}
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE scheduling_closure")  # refused inside a transaction
+
+    assert {area: data_version(area) for area in Area} == before
 
 
 @pytest.fixture

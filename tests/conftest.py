@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache, caches
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import settings as hypothesis_settings
 
 from clinic.celery import app
 from clinic.roles import Role, roles_sync
+from patients.access_log import forget_written_looks
 from scheduling.models import Practitioner, Session
 from scheduling.seed import clinic_defaults_seed
 from scheduling.sms import LocmemSmsBackend
@@ -100,10 +101,25 @@ def _empty_test_broker_queue() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Throttle counts live in the cache keyed by user id, and ids repeat after rollbacks."""
+    """Throttle counts live in the cache keyed by user id, and ids repeat after rollbacks (so
+    do the looks at records the access log remembers for a minute)."""
     cache.clear()
+    forget_written_looks()
     yield
     cache.clear()
+    forget_written_looks()
+
+
+@pytest.fixture
+def mid_minute() -> Iterator[None]:
+    """Run the test from the middle of a minute, so the minute that keys kept pages and the
+    access log's repeated looks cannot turn between two requests the test expects to share."""
+    now = timezone.now()
+    target = now.replace(second=30, microsecond=0)
+    if target <= now:
+        target += timedelta(minutes=1)
+    with time_machine.travel(target, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
-from django.test import Client
+from django.db import transaction
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from patients.access_log import patient_access_record
 from patients.models import AccessKind, Patient, PatientAccess
 from tests.api.helpers import API, client_for
 from tests.factories import PatientFactory, SessionFactory, TreatmentPlanFactory
@@ -51,19 +54,93 @@ def test_opening_the_patient_page_logs_who_saw_it_and_from_where(
     assert PatientAccess.objects.get().at >= before
 
 
-def test_opening_the_history_of_changes_logs_another_look_at_the_record(
+def test_opening_the_history_of_changes_logs_a_look_at_the_record(
     client: Client, staff_user: User, patient: Patient
 ) -> None:
     logged_in(client, staff_user)
 
-    client.get(reverse("staff:patient", args=[patient.pk]), REMOTE_ADDR="10.1.2.3")
     client.get(
         reverse("staff:patient-history", args=[patient.pk]),
         headers={"HX-Request": "true"},
         REMOTE_ADDR="10.1.2.3",
     )
 
-    assert accesses() == [(patient.pk, staff_user.pk, AccessKind.PAGE, "10.1.2.3")] * 2
+    assert accesses() == [(patient.pk, staff_user.pk, AccessKind.PAGE, "10.1.2.3")]
+
+
+# The log reads to the minute: a look it holds for the minute is not written again. These
+# tests commit, as requests in production do (a look is remembered once its row is committed).
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_search_repeated_within_the_minute_is_logged_once_and_again_the_next_minute(
+    mid_minute: None,
+    client: Client,
+    staff_user: User,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    lees = sorted(PatientFactory(family_name="Lee").pk for _ in range(3))
+    logged_in(client, staff_user)
+    client.get(reverse("staff:patients"), {"q": "lee"})
+
+    with django_assert_num_queries(4):  # session, user with roles; count, page; no INSERT
+        client.get(reverse("staff:patients"), {"q": "lee"})
+    assert sorted(a[0] for a in accesses()) == lees
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        client.get(reverse("staff:patients"), {"q": "lee"})
+    assert sorted(a[0] for a in accesses()) == sorted(lees * 2)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_within_the_minute_only_the_looks_the_log_lacks_are_written(
+    mid_minute: None, client: Client, staff_user: User, patient: Patient
+) -> None:
+    other = PatientFactory(family_name="Lee")
+    logged_in(client, staff_user)
+    client.get(reverse("staff:patient", args=[patient.pk]), REMOTE_ADDR="10.1.2.3")
+
+    client.get(reverse("staff:patient", args=[patient.pk]), REMOTE_ADDR="10.9.9.9")
+    client.get(f"{API}/patients/{patient.pk}/", REMOTE_ADDR="10.1.2.3")
+    client.get(reverse("staff:patients"), {"q": "lee"}, REMOTE_ADDR="10.1.2.3")
+    client.get(reverse("staff:patients"), {"q": "lee"}, REMOTE_ADDR="10.1.2.3")
+
+    assert accesses() == [
+        (patient.pk, staff_user.pk, AccessKind.PAGE, "10.1.2.3"),
+        (patient.pk, staff_user.pk, AccessKind.PAGE, "10.9.9.9"),
+        (patient.pk, staff_user.pk, AccessKind.API, "10.1.2.3"),
+        (other.pk, staff_user.pk, AccessKind.SEARCH, "10.1.2.3"),
+    ]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_another_person_looking_within_the_minute_is_logged(
+    mid_minute: None, client: Client, staff_user: User, clinic_admin: User, patient: Patient
+) -> None:
+    for user in (staff_user, clinic_admin):
+        logged_in(client, user).get(reverse("staff:patient", args=[patient.pk]))
+
+    assert [a[1] for a in accesses()] == [staff_user.pk, clinic_admin.pk]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_look_whose_row_was_rolled_back_is_written_again(
+    mid_minute: None, rf: RequestFactory, staff_user: User, patient: Patient
+) -> None:
+    request = rf.get("/")
+    request.user = staff_user
+
+    def a_request_that_fails_after_the_log_was_written() -> None:
+        with transaction.atomic():
+            patient_access_record(request=request, patient_ids=[patient.pk], kind=AccessKind.PAGE)
+            raise RuntimeError("the page could not be built")
+
+    with pytest.raises(RuntimeError):
+        a_request_that_fails_after_the_log_was_written()
+    assert accesses() == []
+
+    assert patient_access_record(request=request, patient_ids=[patient.pk], kind=AccessKind.PAGE)
+    assert accesses() == [(patient.pk, staff_user.pk, AccessKind.PAGE, "127.0.0.1")]
 
 
 def test_a_missing_patient_page_logs_nothing(client: Client, staff_user: User) -> None:

@@ -178,12 +178,14 @@ def _lock_resources(
             .order_by("pk")
             .values_list("pk")
         )
-    list(
-        Practitioner.objects.select_for_update()
-        .filter(pk__in=sorted(set(practitioner_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    practitioners = sorted(set(practitioner_ids))
+    if practitioners:
+        list(
+            Practitioner.objects.select_for_update()
+            .filter(pk__in=practitioners)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     rooms = sorted({pk for pk in room_ids if pk is not None})
     if rooms:
         list(Room.objects.select_for_update().filter(pk__in=rooms).order_by("pk").values_list("pk"))
@@ -513,15 +515,30 @@ def plan_cancel(
 # --- Sessions -------------------------------------------------------------------------------
 
 
-def _lock_session(session: Session) -> tuple[TreatmentPlan, Session]:
+def _lock_session(session: Session, *, practitioner: bool = False) -> tuple[TreatmentPlan, Session]:
     """Lock the session's course, the session and the patient (the order every service locks
-    in), and return the course and the session as they are now. One statement: PostgreSQL
-    locks the rows of ``FOR UPDATE OF`` in the order named, and reads a row changed while it
-    waited again as committed. (The practitioner is locked apart: a session's practitioner can
-    change, and a joined row that no longer matches would drop the session from the answer.)"""
+    in), and with ``practitioner`` the session's practitioner after them; return the course and
+    the session as they are now. One statement: PostgreSQL locks the rows of ``FOR UPDATE OF``
+    in the order named, and reads a row changed while it waited again as committed."""
+    locked_rows = ("plan", "self", "plan__patient")
+    if practitioner:
+        try:
+            return _locked(session, (*locked_rows, "practitioner"))
+        except SessionNotFound:
+            # Also when the session was given another practitioner while this waited: the
+            # joined row locked no longer matches, so the answer drops the session. Rare: lock
+            # the session alone, then whichever practitioner it has now.
+            pass
+    plan, locked = _locked(session, locked_rows)
+    if practitioner:
+        _lock_resources(practitioner_ids=[locked.practitioner_id], room_ids=[])
+    return plan, locked
+
+
+def _locked(session: Session, rows: tuple[str, ...]) -> tuple[TreatmentPlan, Session]:
     try:
         locked = (
-            Session.objects.select_for_update(of=("plan", "self", "plan__patient"))
+            Session.objects.select_for_update(of=rows)
             .select_related("plan__template", "plan__patient", "practitioner", "room")
             .get(pk=session.pk)
         )
@@ -865,7 +882,7 @@ def session_reschedule(
     every protocol window; a move that cannot keep the protocol is refused with the reason.
     With ``dry_run`` the cascade is returned and nothing is changed."""
     now = now or timezone.now()
-    plan, session = _lock_session(session)
+    plan, session = _lock_session(session, practitioner=True)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.NO_SHOW):
         raise _invalid(
             "session",
@@ -879,8 +896,8 @@ def session_reschedule(
             "not_open",
         )
     _check_future(new_start, field="new_start", now=now)
-    # The patient is locked with the session.
-    _lock_resources(practitioner_ids=[session.practitioner_id], room_ids=[session.room_id])
+    # The patient and the practitioner are locked with the session.
+    _lock_resources(practitioner_ids=[], room_ids=[session.room_id])
     duration = session.ends_at - session.starts_at
 
     # The new slot itself: a closed time is a field error, a taken one a booking conflict.

@@ -527,11 +527,11 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
 
     # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
     # one) and the busy time of the new slot and of the cascade, besides the locks (the course,
-    # the session and the patient in one) and writes (the old reminders of every moved session
-    # are cancelled in one statement).
-    with django_assert_num_queries(9):
+    # the session, the patient and the practitioner in one) and writes (the old reminders of
+    # every moved session are cancelled in one statement).
+    with django_assert_num_queries(8):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 

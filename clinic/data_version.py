@@ -78,9 +78,9 @@ _READS = (
     # Maintenance changes no data, and VACUUM cannot run inside the transaction a write gets.
     *("VACUUM", "ANALYZE"),
 )
-# SQLite writes bulk_create(ignore_conflicts=True) as INSERT OR IGNORE INTO.
-_WRITE_TARGET = re.compile(
-    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+# A write and its table. SQLite writes bulk_create(ignore_conflicts=True) as INSERT OR IGNORE.
+_WRITE = re.compile(
+    r'\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
 # Raised with the change, in its transaction (the rest after commit, as above).
 TRANSACTIONAL_AREAS = frozenset({Area.CALENDAR, Area.REMINDER_RULES})
@@ -90,18 +90,25 @@ _NONE: frozenset[Area] = frozenset()
 
 def statement_areas(sql: str) -> frozenset[Area]:
     """The versions a statement may change: none for reads and writes to untracked tables;
-    ``ALL`` and the table's own area for a write; every area for a statement it cannot read
-    (such as ``WITH`` or ``TRUNCATE``)."""
+    ``ALL`` and the tables' own areas for a write (a ``WITH`` holding writes included); every
+    area for a statement it cannot read (such as ``TRUNCATE``, or a ``WITH`` it finds no
+    write in)."""
     head = sql.lstrip()[:10].upper()
     if head.startswith(_READS):
         return _NONE
-    target = _WRITE_TARGET.match(sql)
-    if target is None:
+    if head.startswith("WITH"):
+        # Every write the statement holds: a keyword followed by anything but a table (FOR
+        # UPDATE OF, DO UPDATE SET) only names an unknown table, and so raises ALL alone.
+        tables = {table.lower() for table in _WRITE.findall(sql)}
+    else:
+        target = _WRITE.match(sql.lstrip())
+        tables = {target.group(1).lower()} if target else set()
+    if not tables:
         return _EVERY_AREA
-    table = target.group(1).lower()
-    if table in UNTRACKED_TABLES:
+    tables -= UNTRACKED_TABLES
+    if not tables:
         return _NONE
-    return frozenset({Area.ALL, *(area for area, tables in AREA_TABLES.items() if table in tables)})
+    return frozenset({Area.ALL, *(area for area, held in AREA_TABLES.items() if tables & held)})
 
 
 # --- Reading and raising -------------------------------------------------------------------------

@@ -10,16 +10,17 @@ possibly repeated, for staff to see (``handoff``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clinic.combined_writes import update_then_insert
 from clinic.data_version import Area
 from clinic.page_cache import kept_value
 from patients.models import Patient, ReminderChannel
@@ -87,10 +88,17 @@ def reminders_create_for_sessions(
 ) -> int:
     """Session reminders and aftercare for the sessions' current revision. Reminders that would
     already be due (a late booking) are left out. Idempotent."""
-    now = now or timezone.now()
+    reminders = _session_reminders(plan, sessions, now=now or timezone.now())
+    Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+    return len(reminders)
+
+
+def _session_reminders(
+    plan: TreatmentPlan, sessions: Iterable[Session], *, now: datetime
+) -> list[Reminder]:
     channel = reminder_channel(plan.patient)
     if channel is None:
-        return 0
+        return []
     rules = _enabled_rules(SESSION_KINDS)
     reminders = []
     for session in sessions:
@@ -112,8 +120,7 @@ def reminders_create_for_sessions(
                     due_at=due,
                 )
             )
-    Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
-    return len(reminders)
+    return reminders
 
 
 def reminders_create_for_maintenance(*, plan: TreatmentPlan, now: datetime | None = None) -> int:
@@ -160,24 +167,44 @@ def reminders_cancel_pending(
     return pending.update(status=ReminderStatus.CANCELLED, last_error=reason)
 
 
-def reminders_cancel_moved(
-    *, plan: TreatmentPlan, sessions: Iterable[Session], maintenance_booked: bool
-) -> int:
-    """Cancel the pending reminders of sessions that moved (their new times get new ones)
-    and, when a maintenance session is on the books, the course's "time to book" reminders:
-    one statement however many sessions moved."""
+def reminders_replace_moved(
+    *,
+    plan: TreatmentPlan,
+    sessions: Sequence[Session],
+    maintenance_booked: bool,
+    now: datetime | None = None,
+) -> None:
+    """Cancel the pending reminders of sessions that moved and, when a maintenance session is
+    on the books, the course's "time to book" reminders; then write the moved sessions'
+    reminders for their new times (as ``reminders_create_for_sessions``). One statement
+    however many sessions moved, where the database allows: the cancelled rows are of earlier
+    revisions, the new ones of the current, so the two parts never touch the same row."""
+    update_then_insert(
+        _moved_pending(plan, sessions, maintenance_booked),
+        _CANCELLED_AS_MOVED,
+        _session_reminders(plan, sessions, now=now or timezone.now()),
+        ignore_conflicts=True,
+    )
+
+
+def _moved_pending(
+    plan: TreatmentPlan, sessions: Iterable[Session], maintenance_booked: bool
+) -> QuerySet[Reminder]:
     which = Q(session_id__in=[s.pk for s in sessions])
     if maintenance_booked:
         which |= Q(plan_id=plan.pk, kind__in=MAINTENANCE_KINDS)
-    # A session that moves has not taken place, so none of its aftercare is kept back (as
-    # reminders_cancel_pending does for completed sessions), and the statement needs no join.
-    return Reminder.objects.filter(which, status=ReminderStatus.PENDING).update(
-        status=ReminderStatus.CANCELLED,
-        last_error=Case(
-            When(kind__in=MAINTENANCE_KINDS, then=Value("maintenance booked")),
-            default=Value("session moved"),
-        ),
-    )
+    return Reminder.objects.filter(which, status=ReminderStatus.PENDING)
+
+
+# A session that moves has not taken place, so none of its aftercare is kept back (as
+# reminders_cancel_pending does for completed sessions), and the statement needs no join.
+_CANCELLED_AS_MOVED = {
+    "status": ReminderStatus.CANCELLED,
+    "last_error": Case(
+        When(kind__in=MAINTENANCE_KINDS, then=Value("maintenance booked")),
+        default=Value("session moved"),
+    ),
+}
 
 
 def reminders_rearm_maintenance(*, plan: TreatmentPlan, now: datetime | None = None) -> int:

@@ -66,11 +66,11 @@ from scheduling.planner import (
 )
 from scheduling.reminders import (
     MAINTENANCE_KINDS,
-    reminders_cancel_moved,
     reminders_cancel_pending,
     reminders_create_for_maintenance,
     reminders_create_for_sessions,
     reminders_rearm_maintenance,
+    reminders_replace_moved,
 )
 from scheduling.selectors import check_bookable, clinic_tz, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
@@ -946,8 +946,7 @@ def session_reschedule(
         )
         changed.append(target)
     maintenance = session.kind == SessionKind.MAINTENANCE
-    reminders_cancel_moved(plan=plan, sessions=changed, maintenance_booked=maintenance)
-    reminders_create_for_sessions(plan=plan, sessions=changed, now=now)
+    reminders_replace_moved(plan=plan, sessions=changed, maintenance_booked=maintenance, now=now)
     if maintenance:
         _maintenance_session_booked(plan, reminders_cancelled=True)
     else:

@@ -16,6 +16,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from clinic.formatting import format_day, local_day
@@ -528,10 +529,10 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
     # 2 queries each to read the calendar (opening hours, closures, working hours and leave in
     # one) and the busy time of the new slot and of the cascade, besides the locks (the course,
     # the session, the patient and the practitioner in one) and writes (the old reminders of
-    # every moved session are cancelled in one statement).
+    # every moved session are cancelled and their new ones written in one statement).
     with django_assert_num_queries(8):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 14):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 

@@ -5,6 +5,7 @@ admin all refuse the same input with the same message."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date
 
@@ -71,8 +72,15 @@ def validate_phone(value: str) -> None:
 def phone_shown(value: str) -> str:
     """A stored number as people read it ("+821012345678" → "+82 10-1234-5678"); anything
     that is not a number (stored before the rule) as it was written."""
+    return _phone_shown(value, settings.PHONE_REGION)
+
+
+# Lists show a phone on every row, and parsing one costs about 30 µs: a search page built
+# afresh spent a tenth of its time here.
+@functools.lru_cache(maxsize=4096)
+def _phone_shown(value: str, region: str) -> str:
     try:
-        number = phonenumbers.parse(value, settings.PHONE_REGION)
+        number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -21,7 +21,7 @@ from clinic.formatting import format_when, local_day
 from clinic.page_cache import cached_page
 from scheduling.availability import maintenance_offers, next_free_slots
 from scheduling.errors import SchedulingConflictError
-from scheduling.models import Practitioner, Reminder, SessionKind, SessionStatus, TreatmentPlan
+from scheduling.models import Practitioner, Reminder, SessionKind, TreatmentPlan
 from scheduling.reminders import reminder_retry
 from scheduling.selectors import (
     day_by_practitioner,
@@ -41,11 +41,6 @@ REPEATS_SHOWN_DAYS = 7
 def today(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = local_day(now)
-    attention = list(plans_needing_attention().prefetch_related("sessions"))
-    missed = {
-        plan.pk: next((s for s in plan.sessions.all() if s.status == SessionStatus.NO_SHOW), None)
-        for plan in attention
-    }
     return render(
         request,
         "scheduling/today.html",
@@ -54,12 +49,14 @@ def today(request: HttpRequest) -> HttpResponse:
             "day": day,
             "now": now,
             "columns": day_by_practitioner(user=request.user, day=day),
-            "attention": [(plan, missed[plan.pk]) for plan in attention],
+            "attention": list(plans_needing_attention()),
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
             "repeated": possibly_repeated_count(since=now - timedelta(days=REPEATS_SHOWN_DAYS)),
             "repeated_days": REPEATS_SHOWN_DAYS,
-            "due_soon": list(maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS))[:20]),
+            "due_soon": list(
+                maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS), with_sessions=False)[:20]
+            ),
             "open_requests": list(open_session_requests()[:50]),
         },
     )

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -473,17 +473,22 @@ def day_by_practitioner(*, user: object, day: date) -> list[PractitionerDay]:
 
 def plans_needing_attention() -> QuerySet[TreatmentPlan]:
     """Courses the worker could not place, or that a missed or cancelled session broke, oldest
-    booking first (1 query)."""
+    booking first, each with ``missed_session_id``: its earliest missed session, if any, for
+    staff to move or cancel (1 query)."""
+    missed = Session.objects.filter(plan=OuterRef("pk"), status=SessionStatus.NO_SHOW)
     return (
         TreatmentPlan.objects.filter(status=PlanStatus.NEEDS_ATTENTION)
         .select_related("patient", "template__treatment", "practitioner")
+        .annotate(missed_session_id=Subquery(missed.order_by("starts_at", "pk").values("pk")[:1]))
         .order_by("booked_at", "pk")
     )
 
 
-def maintenance_due(*, until: date, practitioner_id: int | None = None) -> QuerySet[TreatmentPlan]:
+def maintenance_due(
+    *, until: date, practitioner_id: int | None = None, with_sessions: bool = True
+) -> QuerySet[TreatmentPlan]:
     """Courses in maintenance due on or before ``until`` with no maintenance session booked
-    yet, the most overdue first, with their sessions (2 queries)."""
+    yet, the most overdue first; with their sessions unless told not to (2 queries, or 1)."""
     booked = Session.objects.filter(
         plan=OuterRef("pk"), kind=SessionKind.MAINTENANCE, status=SessionStatus.PLANNED
     )
@@ -491,9 +496,12 @@ def maintenance_due(*, until: date, practitioner_id: int | None = None) -> Query
         TreatmentPlan.objects.filter(status=PlanStatus.MAINTENANCE, maintenance_due_on__lte=until)
         .exclude(Exists(booked))
         .select_related("patient", "template__treatment", "practitioner", "room")
-        .prefetch_related(Prefetch("sessions", queryset=Session.objects.order_by("starts_at")))
         .order_by("maintenance_due_on", "pk")
     )
+    if with_sessions:
+        plans = plans.prefetch_related(
+            Prefetch("sessions", queryset=Session.objects.order_by("starts_at"))
+        )
     if practitioner_id is not None:
         plans = plans.filter(practitioner_id=practitioner_id)
     return plans

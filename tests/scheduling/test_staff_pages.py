@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import Patient
-from scheduling.models import PlanStatus, Practitioner, SessionStatus, TreatmentPlan
+from scheduling.models import PlanStatus, Practitioner, Session, SessionStatus, TreatmentPlan
 from scheduling.services import plan_schedule
-from tests.factories import PatientFactory, PractitionerFactory
+from tests.factories import PatientFactory, PractitionerFactory, SessionFactory
 from tests.helpers import book_and_schedule, db_state, flag, hold
 from tests.timeutil import WEDNESDAY, local_today, seoul, upcoming
 from treatments.models import ProtocolTemplate
@@ -132,6 +132,24 @@ def test_today_lists_courses_that_need_attention_with_the_reason(
 
     assert "Session 2 was missed: move it to a new time or cancel it." in page
     assert plan.patient.full_name in page
+    assert reverse("staff:patient", args=[plan.patient_id]) in page  # nothing missed to move
+
+
+def test_a_course_broken_by_a_missed_session_offers_to_move_the_earliest_one_missed(
+    staff: Client, kim: Practitioner
+) -> None:
+    first = hold(kim, seoul(local_today() - timedelta(days=30), 10))
+    plan = first.plan
+    later = SessionFactory(plan=plan, starts_at=seoul(local_today() - timedelta(days=9), 10))
+    Session.objects.filter(pk__in=[first.pk, later.pk]).update(status=SessionStatus.NO_SHOW)
+    plan.status = PlanStatus.NEEDS_ATTENTION
+    plan.attention_reason = "Session 1 was missed: move it to a new time or cancel it."
+    plan.save()
+
+    page = staff.get(reverse("staff:today")).text
+
+    assert f'hx-get="{reverse("staff:session", args=[first.pk])}"' in page
+    assert reverse("staff:session", args=[later.pk]) not in page
 
 
 def test_the_calendar_shows_the_chosen_day(staff: Client, kim: Practitioner) -> None:
@@ -159,15 +177,27 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     practitioners = [PractitionerFactory() for _ in range(4)]
     for n in range(sessions):
         hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
+    for n in range(sessions // 10):  # as many courses to look at and maintenance coming due
+        missed = hold(practitioners[0], seoul(today - timedelta(days=20 + n), 10))
+        missed.status = SessionStatus.NO_SHOW
+        missed.save()
+        TreatmentPlan.objects.filter(pk=missed.plan_id).update(
+            status=PlanStatus.NEEDS_ATTENTION, attention_reason="Session 1 was missed."
+        )
+        due = hold(practitioners[1], seoul(today - timedelta(days=180 + n), 10)).plan
+        TreatmentPlan.objects.filter(pk=due.pk).update(
+            status=PlanStatus.MAINTENANCE, maintenance_due_on=today + timedelta(days=5)
+        )
 
-    # session, user with roles; attention (+ its sessions); the day's sessions, practitioners; next
-    # free times (practitioners and treatments, the calendar's rules in one, bookings);
-    # failed reminders; messages possibly sent twice; maintenance due (+ sessions); patients'
-    # open requests
+    # session, user with roles; attention (with its missed sessions); the day's sessions,
+    # practitioners; next free times (practitioners and treatments, the calendar's rules in
+    # one, bookings); failed reminders; messages possibly sent twice; maintenance due;
+    # patients' open requests
     with django_assert_num_queries(13):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
+    assert response.text.count("Session 1 was missed.") == sessions // 10
 
 
 def test_maintenance_lists_overdue_and_due_courses_without_a_booked_session(

@@ -7,7 +7,8 @@ is kept between requests (clinic/page_cache.py).
   process (a web worker, the Celery worker, the admin) shows on the very next request.
 - An **area** goes up, besides, when one of its tables was written: values that depend on those
   tables alone are keyed by it, and outlive the bookings and edits that change everything else
-  (the logged-in user with their roles, the clinic calendar, the reminder rules).
+  (the logged-in user with their roles, the clinic calendar, the reminder rules, the
+  practitioners and rooms).
 
 A request reads the versions once, before anything they guard: the session brings them in the
 same query (clinic/session_store.py), an API token request reads them on its own.
@@ -41,6 +42,7 @@ class Area(IntEnum):
     ACCOUNTS = 2  # who is logged in, with which roles, tokens and patient record
     CALENDAR = 3  # opening hours, closures, working hours and leave
     REMINDER_RULES = 4
+    RESOURCES = 5  # practitioners, the treatments they perform, rooms
 
 
 AREA_TABLES: dict[Area, frozenset[str]] = {
@@ -56,6 +58,14 @@ AREA_TABLES: dict[Area, frozenset[str]] = {
         }
     ),
     Area.REMINDER_RULES: frozenset({"scheduling_reminderrule"}),
+    Area.RESOURCES: frozenset(
+        {
+            "scheduling_practitioner",
+            "scheduling_practitioner_treatments",
+            "scheduling_room",
+            "treatments_treatment",
+        }
+    ),
 }
 
 # Tables written while reading, or that only decide who gets in (checked before anything kept

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from clinic.data_version import Area
+from clinic.page_cache import kept_value
 from scheduling.calendar_rules import calendar_rules
 from scheduling.models import Practitioner, Room, Session
 from scheduling.planner import Calendar
-from scheduling.selectors import sessions_between
+from scheduling.selectors import practitioner_roster, sessions_between
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,12 @@ class CalendarResources:
 
 
 def calendar_resources() -> CalendarResources:
-    """Who and what can have a column (2 queries)."""
+    """Who and what can have a column (2 queries; none while they are unchanged)."""
     return CalendarResources(
-        practitioners=list(Practitioner.objects.order_by("display_name", "pk")),
-        rooms=list(Room.objects.order_by("name", "pk")),
+        practitioners=practitioner_roster(),
+        rooms=kept_value(
+            "rooms", lambda: list(Room.objects.order_by("name", "pk")), area=Area.RESOURCES
+        ),
     )
 
 

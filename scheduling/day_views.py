@@ -21,7 +21,7 @@ from clinic.formatting import format_when, local_day
 from clinic.page_cache import cached_page
 from scheduling.availability import maintenance_offers, next_free_slots
 from scheduling.errors import SchedulingConflictError
-from scheduling.models import Practitioner, Reminder, SessionKind, TreatmentPlan
+from scheduling.models import Reminder, SessionKind, TreatmentPlan
 from scheduling.reminders import reminder_retry
 from scheduling.selectors import (
     day_by_practitioner,
@@ -30,6 +30,7 @@ from scheduling.selectors import (
     open_session_requests,
     plans_needing_attention,
     possibly_repeated_count,
+    practitioner_roster,
 )
 from scheduling.services import session_book
 
@@ -85,7 +86,7 @@ def maintenance(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = local_day(now)
     next_month, after_next = _month_start(day, 1), _month_start(day, 2)
-    practitioners = list(Practitioner.objects.order_by("display_name", "pk"))
+    practitioners = practitioner_roster()
     chosen = request.GET.get("practitioner", "")
     practitioner = next((p for p in practitioners if str(p.pk) == chosen), None)
     plans = list(

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -453,21 +453,36 @@ class PractitionerDay:
     sessions: list[Session]
 
 
+def practitioner_roster() -> list[Practitioner]:
+    """Every practitioner by name (inactive ones too), each with ``shortest_session``: the
+    minutes of the shortest active treatment they perform, None when there is none. Kept while
+    practitioners and treatments are unchanged (1 query, none while kept); read-only."""
+    return kept_value(
+        "practitioner-roster",
+        lambda: list(
+            Practitioner.objects.annotate(
+                shortest_session=Min(
+                    "treatments__session_minutes", filter=Q(treatments__is_active=True)
+                )
+            ).order_by("display_name", "pk")
+        ),
+        area=Area.RESOURCES,
+    )
+
+
 def day_by_practitioner(*, user: object, day: date) -> list[PractitionerDay]:
     """The day's sessions (cancelled ones left out) for each practitioner taking bookings or
-    seeing someone that day, in time order (2 queries)."""
+    seeing someone that day, in time order (2 queries, 1 while the roster is kept)."""
     sessions = list(
         sessions_between(user=user, first_day=day, last_day=day).exclude(
             status=SessionStatus.CANCELLED
         )
     )
     working = {s.practitioner_id for s in sessions}
-    practitioners = Practitioner.objects.filter(Q(is_active=True) | Q(pk__in=working)).order_by(
-        "display_name", "pk"
-    )
     return [
         PractitionerDay(p, [s for s in sessions if s.practitioner_id == p.pk])
-        for p in practitioners
+        for p in practitioner_roster()
+        if p.is_active or p.pk in working
     ]
 
 

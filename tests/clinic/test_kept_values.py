@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from clinic.data_version import (
     Area,
@@ -33,6 +34,7 @@ from scheduling.models import (
     Practitioner,
     ReminderKind,
     ReminderRule,
+    Room,
     Session,
     SessionKind,
     TreatmentPlan,
@@ -82,6 +84,13 @@ Count = Callable[..., Any]
         ('INSERT INTO "patients_patientaccess" ("patient_id") VALUES (%s)', set()),
         ('INSERT OR IGNORE INTO "scheduling_reminder" ("kind") VALUES (%s)', {Area.ALL}),
         ('TRUNCATE "scheduling_closure"', set(Area)),
+        ('UPDATE "scheduling_practitioner" SET "is_active" = %s', {Area.ALL, Area.RESOURCES}),
+        (
+            'INSERT INTO "scheduling_practitioner_treatments" ("practitioner_id") VALUES (%s)',
+            {Area.ALL, Area.RESOURCES},
+        ),
+        ('UPDATE "treatments_treatment" SET "is_active" = %s', {Area.ALL, Area.RESOURCES}),
+        ('DELETE FROM "scheduling_room" WHERE "id" = %s', {Area.ALL, Area.RESOURCES}),
         ("VACUUM ANALYZE scheduling_session", set()),
         ("ANALYZE", set()),
     ],
@@ -387,6 +396,49 @@ def test_after_a_booking_the_calendar_and_the_token_are_not_read_again(
     assert seoul(day, 11).isoformat() not in slots  # the booking is seen
     assert not any("UNION ALL" in statement for statement in sql)  # the calendar is kept
     assert not any("clinic_apitoken" in statement for statement in sql)  # so is the token
+
+
+@pytest.fixture
+def desk(client: Client, staff_user: User) -> Client:
+    client.force_login(staff_user)
+    return client
+
+
+ROSTER_READ = 'MIN("treatments_treatment"."session_minutes")'
+
+
+def test_after_a_booking_today_is_built_without_reading_the_practitioners_again(
+    desk: Client, kim: Practitioner, course: TreatmentPlan
+) -> None:
+    assert "Dr. Kim" in desk.get(reverse("staff:today")).text
+
+    book(course, seoul(upcoming(2), 11))
+    with CaptureQueriesContext(connection) as seen:
+        page = desk.get(reverse("staff:today")).text
+
+    assert "Dr. Kim" in page
+    assert not any(ROSTER_READ in query["sql"] for query in seen.captured_queries)
+
+
+def test_a_practitioner_taken_off_the_roster_leaves_today_on_the_next_request(
+    desk: Client, kim: Practitioner
+) -> None:
+    lee = PractitionerFactory(display_name="Dr. Lee")
+    lee.treatments.set(kim.treatments.all())
+    assert "Dr. Lee" in desk.get(reverse("staff:today")).text
+
+    Practitioner.objects.filter(pk=lee.pk).update(is_active=False)
+
+    assert "Dr. Lee" not in desk.get(reverse("staff:today")).text
+
+
+def test_a_room_renamed_shows_on_the_calendar_on_the_next_request(desk: Client) -> None:
+    room = Room.objects.create(name="Room 1")
+    assert "Room 1" in desk.get(reverse("staff:calendar"), {"by": "room"}).text
+
+    Room.objects.filter(pk=room.pk).update(name="Laser suite")
+
+    assert "Laser suite" in desk.get(reverse("staff:calendar"), {"by": "room"}).text
 
 
 def test_a_closure_shows_on_the_next_request_whichever_way_it_was_written(

@@ -190,10 +190,10 @@ def test_today_takes_the_same_queries_however_busy_the_day(
         )
 
     # session, user with roles; attention (with its missed sessions); the day's sessions,
-    # practitioners; next free times (practitioners and treatments, the calendar's rules in
-    # one, bookings); failed reminders; messages possibly sent twice; maintenance due;
-    # patients' open requests
-    with django_assert_num_queries(13):
+    # practitioners (with their shortest treatment); next free times (practitioners again, as
+    # nothing is kept here; the calendar's rules in one, bookings); failed reminders; messages
+    # possibly sent twice; maintenance due; patients' open requests
+    with django_assert_num_queries(12):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions

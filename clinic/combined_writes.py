@@ -12,7 +12,7 @@ in that order. The SQL is Django's own for both parts, so they follow the model 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet, sql
@@ -36,7 +36,7 @@ def update_then_insert(
         update.update(**values)
         model._default_manager.using(alias).bulk_create(new, ignore_conflicts=ignore_conflicts)
         return
-    changes = update.query.chain(sql.UpdateQuery)
+    changes = cast(sql.UpdateQuery, update.query.chain(sql.UpdateQuery))
     if any(n for table, n in changes.alias_refcount.items() if table != changes.base_table):
         raise ValueError("The update's filter needs a join; send it as a statement of its own.")
     changes.add_update_values(values)
@@ -47,9 +47,9 @@ def update_then_insert(
         for field in model._meta.concrete_fields
         if not field.generated and field is not model._meta.auto_field
     ]
-    for obj in new:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
-    insert.insert_values(fields, new)
+    for obj in new:  # as bulk_create does: refuses unsaved related rows, copies their keys
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    insert.insert_values(fields, list(new))
     ((insert_sql, insert_params),) = insert.get_compiler(alias).as_sql()
     with connection.cursor() as cursor:
         cursor.execute(

@@ -142,12 +142,10 @@ def next_free_slots(*, now: datetime, days: int = 7, count: int = 3) -> list[Nex
     )
     offers = []
     for practitioner in practitioners:
-        if practitioner.shortest_session is None:  # performs no treatment offered now
+        shortest: int | None = practitioner.shortest_session  # type: ignore[attr-defined]
+        if shortest is None:  # performs no treatment offered now
             continue
-        search = found.search(
-            practitioner_id=practitioner.pk,
-            duration=timedelta(minutes=practitioner.shortest_session),
-        )
+        search = found.search(practitioner_id=practitioner.pk, duration=timedelta(minutes=shortest))
         starts = free_starts_after(
             search, after=now, first_day=first_day, last_day=last_day, limit=count
         )

@@ -190,10 +190,11 @@ def markdown(
             "reads the answer kept from the request before (clinic/page_cache.py), as under the "
             "load. built: the same request as the first one after a booking elsewhere (the "
             "overall data version raised before each): the answer is built again, while the "
-            "values kept by area (the user, the calendar, the reminder rules) stay; its queries "
-            "and its median time in-process (one request at a time, no load). vs ping: "
-            "requests/s as a fraction of the ping endpoint's (no database, no "
-            "template)."
+            "values kept by area (the user, the calendar, the reminder rules, the practitioners "
+            "and rooms) stay; its queries and its median time in-process (one request at a "
+            "time, no load). The patient pages repeat one person's look at the same records, "
+            "which the access log writes once a minute (patients/access_log.py). vs ping: "
+            "requests/s as a fraction of the ping endpoint's (no database, no template)."
         ),
         "",
         _wrap(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.http import load, report, serve
 from benchmarks.http.endpoints import Credentials, Endpoint, count_queries, endpoints
-from benchmarks.http.sizes import SIZES, Sizes
+from benchmarks.http.sizes import SIZES, WRITER_PREFIX, Sizes
 from benchmarks.run import drop_database, manage, url_problem
 
 if TYPE_CHECKING:
@@ -94,13 +94,36 @@ def seeded_patients(url: str) -> int | None:
 
 
 def forget_earlier_runs(url: str) -> None:
-    """Empty the access log earlier runs wrote (each search writes a row per patient shown,
-    some 300,000 a run), so that a reused database starts every run alike."""
+    """Empty what earlier runs wrote, so that a reused database starts every run alike: the
+    access log (each search wrote a row per patient shown, some 300,000 a run) and what the
+    write path left behind (each move of a session cancels its reminders and writes new ones
+    and a history row: thousands per session after a few runs, which every later move of that
+    session reads past)."""
     connection = _connect(url)
     connection.autocommit = True  # VACUUM runs outside a transaction
     with closing(connection), connection.cursor() as cursor:
         cursor.execute("TRUNCATE patients_patientaccess")
-        cursor.execute("VACUUM ANALYZE patients_patientaccess")
+        cursor.execute(
+            "SELECT s.id FROM scheduling_session s"
+            " JOIN scheduling_practitioner p ON p.id = s.practitioner_id"
+            " JOIN auth_user u ON u.id = p.user_id WHERE u.username = %s",
+            [f"{WRITER_PREFIX}-0"],
+        )
+        moved = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "DELETE FROM scheduling_reminder WHERE status = 'cancelled' AND session_id = ANY(%s)",
+            [moved],
+        )
+        cursor.execute(
+            "DELETE FROM scheduling_historicalsession WHERE history_type = '~' AND id = ANY(%s)",
+            [moved],
+        )
+        for table in (
+            "patients_patientaccess",
+            "scheduling_reminder",
+            "scheduling_historicalsession",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def prepare_database(url: str, env: dict[str, str], sizes: Sizes, *, reuse: bool) -> bool:

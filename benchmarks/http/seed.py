@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from benchmarks import booking, fixtures, reminders
-from benchmarks.http.sizes import Sizes
+from benchmarks.http.sizes import WRITER_PREFIX, Sizes
 from benchmarks.report import progress
 from clinic.roles import Role
 from clinic.tokens import api_token_create
@@ -46,7 +46,6 @@ from treatments.models import ProtocolTemplate
 
 SEED = 20261201
 PREFIX = "bench-http"  # practitioners' usernames: bench-http-0 … bench-http-48
-WRITER_PREFIX = "bench-http-writes"  # the 50th practitioner, whose sessions the write path moves
 STAFF_USERNAME = "bench-http-staff"
 PATIENT_USERNAME = "bench-http-patient"
 PORTAL_EMAIL = "bench-http-portal@example.com"  # finds the portal patient again on --reuse

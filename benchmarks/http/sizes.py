@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The 50th practitioner's usernames start so: the write path moves their sessions.
+WRITER_PREFIX = "bench-http-writes"
+
 
 @dataclass(frozen=True)
 class Sizes:

@@ -120,7 +120,11 @@ def free_starts_after(
 ) -> list[datetime]:
     """Free starts in the range later than ``after``, in time order; only the first ``limit``
     when given (the search then stops as soon as it has them)."""
-    later = (start for start in iter_free_starts(search, first_day, last_day) if start > after)
+    later = (
+        start
+        for start in iter_free_starts(search, first_day, last_day, not_before=after)
+        if start > after
+    )
     return list(islice(later, limit))
 
 

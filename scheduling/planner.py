@@ -704,16 +704,20 @@ def free_starts(search: SlotSearch, first_day: date, last_day: date) -> list[dat
     return list(iter_free_starts(search, first_day, last_day))
 
 
-def iter_free_starts(search: SlotSearch, first_day: date, last_day: date) -> Iterator[datetime]:
+def iter_free_starts(
+    search: SlotSearch, first_day: date, last_day: date, *, not_before: datetime | None = None
+) -> Iterator[datetime]:
     """``free_starts`` one at a time, in time order, so a caller wanting the first few stops
-    there instead of walking every day of the range."""
+    there instead of walking every day of the range; with ``not_before``, only those at or after
+    it (the grid times before it are skipped, not checked)."""
     tz = search.calendar.tz
     step, duration = search.step, search.duration
     for day in days(first_day, last_day):
         for period in search.calendar.bookable(day):
             # Step in absolute time: wall-clock steps repeat or skip instants across a DST change.
             origin = period.grid_origin
-            start = origin + -(-(period.start - origin) // step) * step
+            lowest = period.start if not_before is None else max(period.start, not_before)
+            start = origin + -(-(lowest - origin) // step) * step
             while start + duration <= period.end:
                 blocker = search.blocking(start, start + duration)
                 if blocker is None:

@@ -40,6 +40,7 @@ from scheduling.planner import (
     SlotSearch,
     add_months,
     free_starts,
+    iter_free_starts,
     local_datetime,
     propose_course,
     reschedule_cascade,
@@ -938,6 +939,20 @@ def test_free_starts_are_exactly_the_scanned_grid_starts_that_fit_and_are_free(
         assert search.calendar.fits(start, end)
         assert search.busy.is_free(start, end)
         assert search.usable(start, first_day, last_day)
+
+
+@PROPERTIES
+@given(searches(), st.integers(-24 * 60, 9 * 24 * 60))
+def test_free_starts_not_before_a_moment_are_the_free_starts_from_it(
+    case: tuple[Clinic, date, date], minutes: int
+) -> None:
+    clinic, first_day, last_day = case
+    search = clinic.search()
+    moment = datetime.combine(first_day, time(0), tzinfo=clinic.tz) + timedelta(minutes=minutes)
+
+    later = list(iter_free_starts(search, first_day, last_day, not_before=moment))
+
+    assert later == [s for s in free_starts(search, first_day, last_day) if s >= moment]
 
 
 # --- BusySet -----------------------------------------------------------------------------------

@@ -586,6 +586,20 @@ class Reminder(models.Model):
                 condition=Q(possibly_repeated=True),
                 name="reminder_repeated_idx",
             ),
+            # Moving or cancelling a session cancels its pending reminders (and its course's
+            # maintenance ones): without these the planner matched the session's and course's
+            # rows, cancelled ones of every earlier move included, against every pending
+            # reminder of the clinic.
+            models.Index(
+                fields=["session"],
+                condition=Q(status="pending"),
+                name="reminder_pending_session_idx",
+            ),
+            models.Index(
+                fields=["plan"],
+                condition=Q(status="pending"),
+                name="reminder_pending_plan_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -298,6 +298,23 @@ def test_a_row_shows_birth_date_and_age_contact_a_flag_badge_and_the_latest_cour
     assert '<span class="badge badge-maintenance">In maintenance</span>' in page
 
 
+def test_on_a_phone_each_cell_of_every_row_is_labelled_in_the_readers_language(
+    client: Client, staff_user: User
+) -> None:
+    for _ in range(3):
+        PatientFactory(family_name="Lee")
+
+    page = text(
+        logged_in(client, staff_user).get(
+            reverse("staff:patients"), {"q": "lee"}, HTTP_ACCEPT_LANGUAGE="ko"
+        )
+    )
+
+    for label in ("생년월일", "최근 시술 코스"):
+        assert page.count(f'data-label="{label}"') == 3
+        assert f'<th scope="col">{label}</th>' in page
+
+
 def test_the_list_is_paginated_by_25(client: Client, staff_user: User) -> None:
     PatientFactory.create_batch(30, family_name="Kang")
 

@@ -222,18 +222,47 @@ def test_a_transaction_that_changes_the_calendar_reads_its_own_change(
     assert not Closure.objects.exists()
 
 
-def commit_once_a_lock_is_awaited(go: threading.Event) -> None:
-    """Set ``go`` (the holder commits) once some statement waits for a lock: the request."""
+def while_a_writer_holds_its_locks(write: Callable[[], object], request: Callable[[], Any]) -> Any:
+    """``request``'s answer, sent while ``write`` runs in a transaction of another connection
+    that commits only once some statement waits for a lock it holds (the request's). What
+    runs after that commit waits for the answer: only what committed with the write can tell
+    the request about it."""
+    locked, go, answered = threading.Event(), threading.Event(), threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                transaction.on_commit(lambda: answered.wait(30))
+                write()
+                locked.set()
+                go.wait(30)
+        finally:
+            connections.close_all()
+
+    def commit_once_a_lock_is_awaited() -> None:
+        try:
+            with connection.cursor() as cursor:
+                for _ in range(600):
+                    cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    if cursor.fetchone()[0]:
+                        break
+                    sleep(0.05)
+        finally:
+            go.set()
+            connections.close_all()
+
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert locked.wait(30)
+    releaser = threading.Thread(target=commit_once_a_lock_is_awaited)
+    releaser.start()
     try:
-        with connection.cursor() as cursor:
-            for _ in range(600):
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                if cursor.fetchone()[0]:
-                    break
-                sleep(0.05)
+        return request()
     finally:
+        answered.set()
         go.set()
-        connections.close_all()
+        writing.join()
+        releaser.join()
 
 
 def test_a_booking_waiting_for_the_practitioner_sees_leave_saved_meanwhile(
@@ -244,42 +273,19 @@ def test_a_booking_waiting_for_the_practitioner_sees_leave_saved_meanwhile(
     day = upcoming(2)
     session = hold(kim, seoul(day, 11), patient=patient)
     assert move(api, session, seoul(day, 12)).status_code == 200  # the calendar is kept now
-    locked, go, moved = threading.Event(), threading.Event(), threading.Event()
+    leave = Leave(
+        practitioner=kim,
+        starts_on=day,
+        ends_on=day,
+        start_time=time(14),
+        end_time=time(18),
+        reason="Conference",
+    )
 
-    def leave_meanwhile() -> None:
-        try:
-            with transaction.atomic():
-                # Whatever runs after the commit waits for the move: only what committed
-                # with the leave can tell the move about it.
-                transaction.on_commit(lambda: moved.wait(30))
-                leave_save(
-                    leave=Leave(
-                        practitioner=kim,
-                        starts_on=day,
-                        ends_on=day,
-                        start_time=time(14),
-                        end_time=time(18),
-                        reason="Conference",
-                    ),
-                    saved_by=staff_user,
-                )
-                locked.set()
-                go.wait(30)
-        finally:
-            connections.close_all()
-
-    saver = threading.Thread(target=leave_meanwhile)
-    saver.start()
-    assert locked.wait(30)
-    releaser = threading.Thread(target=commit_once_a_lock_is_awaited, args=(go,))
-    releaser.start()
-    try:
-        answer = move(api, session, seoul(day, 15))
-    finally:
-        moved.set()
-        go.set()
-        saver.join()
-        releaser.join()
+    answer = while_a_writer_holds_its_locks(
+        lambda: leave_save(leave=leave, saved_by=staff_user),
+        lambda: move(api, session, seoul(day, 15)),
+    )
 
     assert answer.status_code == 400, answer.content
     assert "leave" in answer.content.decode().lower()
@@ -296,28 +302,11 @@ def test_a_move_waiting_while_its_session_changes_practitioner_moves_it_with_the
     day = upcoming(2)
     session = hold(kim, seoul(day, 11), patient=patient)
     lee = PractitionerFactory(display_name="Dr. Lee")
-    locked, go = threading.Event(), threading.Event()
 
-    def reassign_meanwhile() -> None:
-        try:
-            with transaction.atomic():
-                Session.objects.filter(pk=session.pk).update(practitioner=lee)
-                locked.set()
-                go.wait(30)
-        finally:
-            connections.close_all()
-
-    reassigner = threading.Thread(target=reassign_meanwhile)
-    reassigner.start()
-    assert locked.wait(30)
-    releaser = threading.Thread(target=commit_once_a_lock_is_awaited, args=(go,))
-    releaser.start()
-    try:
-        answer = move(api, session, seoul(day, 15))
-    finally:
-        go.set()
-        reassigner.join()
-        releaser.join()
+    answer = while_a_writer_holds_its_locks(
+        lambda: Session.objects.filter(pk=session.pk).update(practitioner=lee),
+        lambda: move(api, session, seoul(day, 15)),
+    )
 
     assert answer.status_code == 200, answer.content
     session.refresh_from_db()

@@ -102,10 +102,10 @@ def busy_intervals(
             starts_at__lt=end,
             starts_at__gt=start - MAX_SESSION_LENGTH,
             ends_at__gt=start,
-        )
-        .exclude(status=SessionStatus.CANCELLED)
-        .exclude(pk__in=list(exclude_session_ids))
+        ).exclude(status=SessionStatus.CANCELLED)
     )
+    if excluded := list(exclude_session_ids):
+        sessions = sessions.exclude(pk__in=excluded)
     if exclude_plan_id is not None:
         sessions = sessions.exclude(plan_id=exclude_plan_id)
     resources, patient = [], []

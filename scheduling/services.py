@@ -539,7 +539,9 @@ def _locked(session: Session, rows: tuple[str, ...]) -> tuple[TreatmentPlan, Ses
     try:
         locked = (
             Session.objects.select_for_update(of=rows)
-            .select_related("plan__template", "plan__patient", "practitioner", "room")
+            # Not the room: a nullable join costs the statement more planning than the rest,
+            # and the move needs only its id.
+            .select_related("plan__template", "plan__patient", "practitioner")
             .get(pk=session.pk)
         )
     except Session.DoesNotExist:
@@ -907,7 +909,7 @@ def session_reschedule(
         starts_at=new_start,
         ends_at=new_start + duration,
         practitioner=session.practitioner,
-        room=session.room,
+        room_id=session.room_id,
     )
     _check_slot(moved, field="new_start", exclude_plan_id=plan.pk)
     if session.kind == SessionKind.MAINTENANCE:

@@ -16,7 +16,7 @@ class ClinicConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from clinic.data_version import request_began, request_ended, watch_connection
-        from clinic.history import fill_worker_reason
+        from clinic.history import build_history_managers_once, fill_worker_reason
         from clinic.sessions import session_login_record
 
         # Every way of logging in (login page, admin, set-password link) starts the session's
@@ -42,3 +42,4 @@ class ClinicConfig(AppConfig):
         request_finished.connect(request_ended, dispatch_uid="clinic.data_version.ended")
         # History written by the worker names the task, not a person.
         pre_create_historical_record.connect(fill_worker_reason, dispatch_uid="worker_reason")
+        build_history_managers_once()

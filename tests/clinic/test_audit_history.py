@@ -175,3 +175,22 @@ def test_logging_in_notes_the_time_without_a_history_row(client, staff_user):
     staff_user.refresh_from_db()
     assert staff_user.last_login is not None
     assert staff_user.history.count() == rows
+
+
+def test_every_tracked_model_builds_its_history_manager_class_once(
+    patient: Patient, staff_user: User
+) -> None:
+    """A save reads ``Model.history`` to write the history row; the manager class behind it is
+    built once, not on every save, and still answers for the row it was read from."""
+    other = Patient.objects.create(
+        family_name="Lee", given_name="Mina", date_of_birth=date(1990, 5, 1), email="m@example.com"
+    )
+
+    assert type(patient.history) is type(other.history)
+    assert type(Session.history) is type(Session.history)
+    assert patient.history.instance == patient
+    assert other.history.instance == other
+    other.given_name = "Minah"
+    other.save()
+    assert [r.given_name for r in other.history.order_by("history_id")] == ["Mina", "Minah"]
+    assert list(patient.history.values_list("id", flat=True).distinct()) == [patient.pk]

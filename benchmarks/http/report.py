@@ -193,7 +193,9 @@ def markdown(
             "values kept by area (the user, the calendar, the reminder rules, the practitioners "
             "and rooms) stay; its queries and its median time in-process (one request at a "
             "time, no load). The patient pages repeat one person's look at the same records, "
-            "which the access log writes once a minute (patients/access_log.py). vs ping: "
+            "which the access log writes once a minute (patients/access_log.py). The write is "
+            "counted after the reminders and history rows the load's thousands of moves left "
+            "on its few sessions are cleared, as at the start of a --reuse run. vs ping: "
             "requests/s as a fraction of the ping endpoint's (no database, no template)."
         ),
         "",

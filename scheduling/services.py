@@ -819,21 +819,24 @@ def _check_slot(
     field: str = "starts_at",
     exclude_session_ids: Sequence[int] = (),
     exclude_plan_id: int | None = None,
+    search: SlotSearch | None = None,
 ) -> None:
     """One session at exactly its time: opening hours, the booking grid, the practitioner's
     hours and leave (field errors), and the practitioner's, room's and patient's other sessions
-    (booking conflicts)."""
-    day = local_day(session.starts_at, clinic_tz())
-    search = slot_search(
-        practitioner_id=session.practitioner_id,
-        room_id=session.room_id,
-        patient_id=session.patient_id,
-        duration=session.ends_at - session.starts_at,
-        first_day=day,
-        last_day=day,
-        exclude_session_ids=exclude_session_ids,
-        exclude_plan_id=exclude_plan_id,
-    )
+    (booking conflicts). ``search``: one already read for the session's practitioner, room,
+    patient, length and exclusions over a range holding its day (2 queries fewer)."""
+    if search is None:
+        day = local_day(session.starts_at, clinic_tz())
+        search = slot_search(
+            practitioner_id=session.practitioner_id,
+            room_id=session.room_id,
+            patient_id=session.patient_id,
+            duration=session.ends_at - session.starts_at,
+            first_day=day,
+            last_day=day,
+            exclude_session_ids=exclude_session_ids,
+            exclude_plan_id=exclude_plan_id,
+        )
     obstacle = search.obstacle(session.starts_at)
     if obstacle is None:
         return
@@ -902,7 +905,8 @@ def session_reschedule(
     _lock_resources(practitioner_ids=[], room_ids=[session.room_id])
     duration = session.ends_at - session.starts_at
 
-    # The new slot itself: a closed time is a field error, a taken one a booking conflict.
+    # The session at its new time, for checking the slot: a closed time is a field error, a
+    # taken one a booking conflict.
     moved = Session(
         plan=plan,
         patient_id=plan.patient_id,
@@ -911,13 +915,13 @@ def session_reschedule(
         practitioner=session.practitioner,
         room_id=session.room_id,
     )
-    _check_slot(moved, field="new_start", exclude_plan_id=plan.pk)
     if session.kind == SessionKind.MAINTENANCE:
+        _check_slot(moved, field="new_start", exclude_plan_id=plan.pk)
         moves: tuple[Move, ...] = (
             Move(session.sequence, session.starts_at, new_start, moved.ends_at),
         )
     else:
-        moves = _initial_session_cascade(plan, session, new_start, duration)
+        moves = _initial_session_cascade(plan, session, moved)
     if dry_run:
         return RescheduleResult(moves=moves, applied=False)
 
@@ -995,9 +999,14 @@ def _cascade_inputs(
 
 
 def _initial_session_cascade(
-    plan: TreatmentPlan, session: Session, new_start: datetime, duration: timedelta
+    plan: TreatmentPlan, session: Session, moved: Session
 ) -> tuple[Move, ...]:
+    """The moves that take ``session`` to ``moved``'s time and keep the course's protocol, or
+    the reason there are none. The new slot is checked against the cascade's own read of the
+    calendar, which covers its day: the calendar and busy time are read once."""
+    new_start = moved.starts_at
     rules, booked, search = _cascade_inputs(plan, session, new_start, new_start)
+    _check_slot(moved, field="new_start", exclude_plan_id=plan.pk, search=search)
     result = reschedule_cascade(
         rules=rules, sessions=booked, sequence=session.sequence, new_start=new_start, search=search
     )

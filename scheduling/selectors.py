@@ -153,6 +153,28 @@ def slot_search(
     )
 
 
+def session_slot_search(
+    session: Session,
+    *,
+    first_day: date,
+    last_day: date,
+    exclude_plan_id: int | None = None,
+    exclude_session_ids: Iterable[int] = (),
+) -> SlotSearch:
+    """``slot_search`` for a session's own practitioner, room, patient and length (2 queries):
+    where it may go, or whether it may stay, leaving aside what is excluded."""
+    return slot_search(
+        practitioner_id=session.practitioner_id,
+        room_id=session.room_id,
+        patient_id=session.patient_id,
+        duration=session.ends_at - session.starts_at,
+        first_day=first_day,
+        last_day=last_day,
+        exclude_plan_id=exclude_plan_id,
+        exclude_session_ids=exclude_session_ids,
+    )
+
+
 def check_bookable(*, treatment: Treatment, practitioner: Practitioner, room: Room | None) -> None:
     """The practitioner takes bookings and performs the treatment, and the room is in use; field
     errors otherwise. Booking and free-slot search both ask, so they never disagree (1 query)."""
@@ -613,14 +635,8 @@ def booking_defaults(*, patient: Patient, treatment: Treatment, today: date) -> 
 def move_options(*, session: Session, day: date) -> list[datetime]:
     """Free starts on ``day`` for moving a session: its practitioner, room and patient must be
     free, leaving its own course aside (moving it may move the later sessions). 2 queries."""
-    search = slot_search(
-        practitioner_id=session.practitioner_id,
-        room_id=session.room_id,
-        patient_id=session.patient_id,
-        duration=session.ends_at - session.starts_at,
-        first_day=day,
-        last_day=day,
-        exclude_plan_id=session.plan_id,
+    search = session_slot_search(
+        session, first_day=day, last_day=day, exclude_plan_id=session.plan_id
     )
     now = timezone.now()
     return [start for start in free_starts(search, day, day) if start > now]

@@ -72,7 +72,7 @@ from scheduling.reminders import (
     reminders_rearm_maintenance,
     reminders_replace_moved,
 )
-from scheduling.selectors import check_bookable, clinic_tz, slot_search
+from scheduling.selectors import check_bookable, clinic_tz, session_slot_search, slot_search
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
 # How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
@@ -682,14 +682,8 @@ def _check_after_course(plan: TreatmentPlan, session: Session, last: Session) ->
     final_day = last_day + timedelta(days=rules.interval_days_max)
     if first_day <= local_day(session.starts_at, tz) <= final_day:
         return
-    search = slot_search(
-        practitioner_id=session.practitioner_id,
-        room_id=session.room_id,
-        patient_id=plan.patient_id,
-        duration=session.ends_at - session.starts_at,
-        first_day=first_day,
-        last_day=final_day,
-        exclude_plan_id=plan.pk,
+    search = session_slot_search(
+        session, first_day=first_day, last_day=final_day, exclude_plan_id=plan.pk
     )
     raise ProtocolViolationError(
         search.no_fit(
@@ -827,15 +821,12 @@ def _check_slot(
     patient, length and exclusions over a range holding its day (2 queries fewer)."""
     if search is None:
         day = local_day(session.starts_at, clinic_tz())
-        search = slot_search(
-            practitioner_id=session.practitioner_id,
-            room_id=session.room_id,
-            patient_id=session.patient_id,
-            duration=session.ends_at - session.starts_at,
+        search = session_slot_search(
+            session,
             first_day=day,
             last_day=day,
-            exclude_session_ids=exclude_session_ids,
             exclude_plan_id=exclude_plan_id,
+            exclude_session_ids=exclude_session_ids,
         )
     obstacle = search.obstacle(session.starts_at)
     if obstacle is None:
@@ -977,14 +968,8 @@ def _cascade_inputs(
     last_day = max(local_day(latest, tz), local_day(course[-1].starts_at, tz)) + timedelta(
         days=rules.interval_days_max * remaining
     )
-    search = slot_search(
-        practitioner_id=session.practitioner_id,
-        room_id=session.room_id,
-        patient_id=plan.patient_id,
-        duration=session.ends_at - session.starts_at,
-        first_day=first_day,
-        last_day=last_day,
-        exclude_plan_id=plan.pk,
+    search = session_slot_search(
+        session, first_day=first_day, last_day=last_day, exclude_plan_id=plan.pk
     )
     booked = [
         BookedSession(

@@ -8,15 +8,15 @@ is kept between requests (clinic/page_cache.py).
 - An **area** goes up, besides, when one of its tables was written: values that depend on those
   tables alone are keyed by it, and outlive the bookings and edits that change everything else
   (the logged-in user with their roles, the clinic calendar, the reminder rules, the
-  practitioners and rooms).
+  practitioners and rooms, the treatment catalogue).
 
 A request reads the versions once, before anything they guard: the session brings them in the
 same query (clinic/session_store.py), an API token request reads them on its own.
 
-What a booking checks against (the calendar, the reminder rules: ``TRANSACTIONAL_AREAS``) is
-raised inside the very transaction that changes it, so a booking can trust a value kept for the
-version it reads once its locks are held (:func:`transaction_data_version`): whatever committed
-before that read came with its raise.
+What a booking checks against or reads its rules from (the calendar, the reminder rules, the
+treatment catalogue: ``TRANSACTIONAL_AREAS``) is raised inside the very transaction that changes
+it, so a booking can trust a value kept for the version it reads once its locks are held
+(:func:`transaction_data_version`): whatever committed before that read came with its raise.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Area(IntEnum):
     CALENDAR = 3  # opening hours, closures, working hours and leave
     REMINDER_RULES = 4
     RESOURCES = 5  # practitioners, the treatments they perform, rooms
+    CATALOGUE = 6  # treatments, protocols with their milestones, concerns, contraindications
 
 
 AREA_TABLES: dict[Area, frozenset[str]] = {
@@ -64,6 +65,17 @@ AREA_TABLES: dict[Area, frozenset[str]] = {
             "scheduling_practitioner_treatments",
             "scheduling_room",
             "treatments_treatment",
+        }
+    ),
+    Area.CATALOGUE: frozenset(
+        {
+            "treatments_treatment",
+            "treatments_treatment_contraindications",
+            "treatments_protocoltemplate",
+            "treatments_protocolmilestone",
+            "treatments_skinconcern",
+            "treatments_contraindication",
+            "treatments_indication",
         }
     ),
 }
@@ -93,7 +105,7 @@ _WRITE = re.compile(
     r'\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
 # Raised with the change, in its transaction (the rest after commit, as above).
-TRANSACTIONAL_AREAS = frozenset({Area.CALENDAR, Area.REMINDER_RULES})
+TRANSACTIONAL_AREAS = frozenset({Area.CALENDAR, Area.REMINDER_RULES, Area.CATALOGUE})
 _EVERY_AREA = frozenset(Area)
 _NONE: frozenset[Area] = frozenset()
 

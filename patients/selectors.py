@@ -23,7 +23,7 @@ from scheduling.models import (
     SessionRequest,
     TreatmentPlan,
 )
-from scheduling.selectors import patient_requests
+from scheduling.selectors import patient_requests, with_protocols
 from scheduling.timeline import CourseTimeline, course_timeline
 from treatments.models import Contraindication, SkinConcern, Treatment
 
@@ -320,9 +320,7 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
         ),
         Prefetch(
             "plans",
-            queryset=TreatmentPlan.objects.select_related(
-                "template__treatment", "practitioner", "room"
-            )
+            queryset=TreatmentPlan.objects.select_related("practitioner", "room")
             .prefetch_related(
                 Prefetch(
                     "sessions",
@@ -330,7 +328,6 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
                         "starts_at", "sequence"
                     ),
                 ),
-                "template__milestones",
             )
             .order_by("-booked_at", "-pk"),
         ),
@@ -345,7 +342,7 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
             timeline=course_timeline(plan=plan, today=today),
             sessions=tuple(_session_row(plan, s) for s in plan.sessions.all()),
         )
-        for plan in patient.plans.all()
+        for plan in with_protocols(list(patient.plans.all()))
     ]
     requests = patient_requests(patient=patient, now=timezone.now())
     return PatientRecord(

@@ -48,6 +48,7 @@ from scheduling.planner import (
     local_datetime,
 )
 from treatments.models import ProtocolTemplate, Treatment
+from treatments.selectors import protocol_templates
 
 MAX_FREE_SLOT_DAYS = 56
 
@@ -357,28 +358,38 @@ def portal_patient(*, user: object) -> Patient | None:
 
 def _plans_of(patient: Patient) -> QuerySet[TreatmentPlan]:
     return (
-        patient.plans.select_related("template__treatment", "practitioner")
+        patient.plans.select_related("practitioner")
         .prefetch_related(
             Prefetch(
                 "sessions",
                 queryset=Session.objects.select_related("practitioner").order_by("starts_at"),
-            ),
-            "template__milestones",
+            )
         )
         .order_by("-booked_at", "-pk")
     )
 
 
+def with_protocols(plans: list[TreatmentPlan]) -> list[TreatmentPlan]:
+    """Each course with its protocol, treatment and milestones from the kept catalogue, rather
+    than joined and prefetched with the courses (no query while the catalogue is kept)."""
+    templates = protocol_templates()
+    for plan in plans:
+        plan.template = templates[plan.template_id]
+    return plans
+
+
 def patient_plans(*, patient: Patient) -> list[TreatmentPlan]:
     """The patient's courses, newest first, with their sessions (and practitioners), treatment
-    and milestones loaded (3 queries, whatever the number of courses and sessions)."""
-    return list(_plans_of(patient))
+    and milestones loaded (2 queries, whatever the number of courses and sessions, and the
+    catalogue's 2 when it is not kept)."""
+    return with_protocols(list(_plans_of(patient)))
 
 
 def patient_plan(*, patient: Patient, plan_id: int) -> TreatmentPlan:
-    """One of the patient's courses, loaded as ``patient_plans`` loads them (3 queries).
-    Raises ``TreatmentPlan.DoesNotExist`` for anyone else's."""
-    return _plans_of(patient).get(pk=plan_id)
+    """One of the patient's courses, loaded as ``patient_plans`` loads them. Raises
+    ``TreatmentPlan.DoesNotExist`` for anyone else's."""
+    (plan,) = with_protocols([_plans_of(patient).get(pk=plan_id)])
+    return plan
 
 
 def patient_schedule_for_user(*, user: object) -> tuple[Patient, list[TreatmentPlan]] | None:

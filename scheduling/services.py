@@ -72,7 +72,13 @@ from scheduling.reminders import (
     reminders_rearm_maintenance,
     reminders_replace_moved,
 )
-from scheduling.selectors import check_bookable, clinic_tz, session_slot_search, slot_search
+from scheduling.selectors import (
+    check_bookable,
+    clinic_tz,
+    session_slot_search,
+    slot_search,
+    with_protocols,
+)
 from treatments.models import Contraindication, ProtocolTemplate, Treatment
 
 # How far ahead a session may be booked: beyond this, clinic hours and staff are guesswork.
@@ -539,14 +545,19 @@ def _locked(session: Session, rows: tuple[str, ...]) -> tuple[TreatmentPlan, Ses
     try:
         locked = (
             Session.objects.select_for_update(of=rows)
-            # Not the room: a nullable join costs the statement more planning than the rest,
-            # and the move needs only its id.
-            .select_related("plan__template", "plan__patient", "practitioner")
+            # Neither the room (the services need only its id) nor the course's protocol: each
+            # join costs the statement more planning in PostgreSQL, and Django more compiling,
+            # than reading the row itself.
+            .select_related("plan__patient", "practitioner")
             .get(pk=session.pk)
         )
     except Session.DoesNotExist:
         raise SessionNotFound(f"No session {session.pk}.") from None
-    return locked.plan, locked
+    # The protocol from the kept catalogue, read after the locks as every kept value in a
+    # transaction is: no query once the transaction has read the versions (it does for the
+    # calendar anyway).
+    (plan,) = with_protocols([locked.plan])
+    return plan, locked
 
 
 BOOKABLE_ONE_BY_ONE = (SessionKind.MAINTENANCE, SessionKind.INITIAL)

@@ -368,8 +368,9 @@ def test_every_time_is_given_in_the_clinics_zone_with_its_offset(
 
 # --- Queries ----------------------------------------------------------------------------------
 
-# patient, plans (with template, treatment, practitioner), sessions (with practitioner), milestones
-MY_SCHEDULE_QUERIES = 4
+# patient, plans (with practitioner), sessions (with practitioner); the catalogue's protocol
+# templates (with treatment) and milestones, which a request keeps while the catalogue is unchanged
+MY_SCHEDULE_QUERIES = 5
 
 
 @pytest.mark.parametrize("courses", [1, 5])

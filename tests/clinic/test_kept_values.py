@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from time import sleep
 from typing import Any
 
@@ -43,6 +43,7 @@ from scheduling.services import leave_save
 from tests.factories import PractitionerFactory, SessionFactory, TreatmentPlanFactory
 from tests.helpers import SESSION, hold
 from tests.timeutil import seoul, upcoming
+from treatments.models import ProtocolTemplate
 
 pytestmark = [pytest.mark.page_cache, pytest.mark.usefixtures("catalogue")]
 
@@ -89,7 +90,12 @@ Count = Callable[..., Any]
             'INSERT INTO "scheduling_practitioner_treatments" ("practitioner_id") VALUES (%s)',
             {Area.ALL, Area.RESOURCES},
         ),
-        ('UPDATE "treatments_treatment" SET "is_active" = %s', {Area.ALL, Area.RESOURCES}),
+        (
+            'UPDATE "treatments_treatment" SET "is_active" = %s',
+            {Area.ALL, Area.RESOURCES, Area.CATALOGUE},
+        ),
+        ('UPDATE "treatments_protocoltemplate" SET x = 1', {Area.ALL, Area.CATALOGUE}),
+        ('DELETE FROM "treatments_protocolmilestone"', {Area.ALL, Area.CATALOGUE}),
         ('DELETE FROM "scheduling_room" WHERE "id" = %s', {Area.ALL, Area.RESOURCES}),
         ("VACUUM ANALYZE scheduling_session", set()),
         ("ANALYZE", set()),
@@ -361,10 +367,11 @@ def test_a_second_move_of_a_maintenance_session_takes_10_statements(
     sql = [query["sql"] for query in seen.captured_queries]
     assert not any("UNION ALL" in statement for statement in sql)
     assert not any('FROM "scheduling_reminderrule"' in statement for statement in sql)
-    # The calendar and the reminder rules are kept: the versions; BEGIN, lock the course, the
-    # session, the patient and the practitioner (one statement); busy times; the versions
-    # again, now the locks are held; the session, its history, the reminders cancelled and
-    # written anew (one statement); COMMIT; the version raise.
+    assert not any("treatments_protocoltemplate" in statement for statement in sql)
+    # The calendar, the reminder rules and the course's protocol are kept: the versions;
+    # BEGIN, lock the course, the session, the patient and the practitioner (one statement);
+    # the versions again, now the locks are held; busy times; the session, its history, the
+    # reminders cancelled and written anew (one statement); COMMIT; the version raise.
     assert len(sql) == 10, "\n".join(sql)
     session.refresh_from_db()
     assert session.starts_at == seoul(day, 14)
@@ -407,6 +414,20 @@ def test_after_a_booking_today_is_built_without_reading_the_practitioners_again(
 
     assert "Dr. Kim" in page
     assert not any(ROSTER_READ in query["sql"] for query in seen.captured_queries)
+
+
+def test_after_a_booking_the_patient_page_is_built_without_reading_the_catalogue(
+    desk: Client, course: TreatmentPlan
+) -> None:
+    page = reverse("staff:patient", args=[course.patient_id])
+    assert course.template.name in desk.get(page).text
+
+    book(course, seoul(upcoming(2), 11))
+    with CaptureQueriesContext(connection) as seen:
+        text = desk.get(page).text
+
+    assert course.template.treatment.display_name in text
+    assert not any('FROM "treatments_protocol' in query["sql"] for query in seen.captured_queries)
 
 
 def test_a_practitioner_taken_off_the_roster_leaves_today_on_the_next_request(
@@ -470,3 +491,32 @@ def test_a_reminder_rule_turned_off_applies_to_the_next_booking(
     assert ReminderKind.SESSION_LATE not in kinds
     assert ReminderKind.SESSION_EARLY in kinds
     assert Session.objects.filter(pk=session.pk, starts_at=seoul(upcoming(2), 16)).exists()
+
+
+def test_a_protocol_window_narrowed_in_the_catalogue_applies_to_the_next_move(
+    api: Client, course: TreatmentPlan
+) -> None:
+    """A move reads the course's protocol from the kept catalogue; a protocol changed since
+    (the admin saving it) is what the next move keeps to."""
+    template = course.template
+    assert (template.interval_days_min, template.interval_days_max) == (21, 28)
+    day = upcoming(1)
+    SessionFactory(
+        plan=course, sequence=1, starts_at=seoul(day, 11), ends_at=seoul(day, 11) + SESSION
+    )
+    second = SessionFactory(
+        plan=course,
+        sequence=2,
+        starts_at=seoul(day + timedelta(days=28), 11),
+        ends_at=seoul(day + timedelta(days=28), 11) + SESSION,
+    )
+    three_weeks_on = day + timedelta(days=22)
+    assert move(api, second, seoul(three_weeks_on, 11)).status_code == 200  # 21-28 days
+
+    ProtocolTemplate.objects.filter(pk=template.pk).update(interval_days_min=28)
+    answer = move(api, second, seoul(three_weeks_on, 14))
+
+    assert answer.status_code == 409, answer.content
+    assert "28" in answer.content.decode()
+    second.refresh_from_db()
+    assert second.starts_at == seoul(three_weeks_on, 11)

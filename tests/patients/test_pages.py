@@ -794,8 +794,9 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
     logged_in(client, staff_user)
 
     # session, user with roles; patient, concerns, flags, treatments they rule out, consents,
-    # courses, sessions, milestones; the patient's requests; the access log (one INSERT)
-    with django_assert_num_queries(12):
+    # courses, sessions; the catalogue's protocols and milestones (kept in production); the
+    # patient's requests; the access log (one INSERT)
+    with django_assert_num_queries(13):
         response = client.get(reverse("staff:patient", args=[ji_woo.pk]))
 
     page = text(response)

@@ -528,12 +528,13 @@ def test_moving_a_session_takes_a_fixed_number_of_queries(
 
     # The calendar (opening hours, closures, working hours and leave in one query) and the
     # busy time are read once, for the new slot and the cascade alike, besides the locks (the
-    # course, the session, the patient and the practitioner in one) and writes (the old
-    # reminders of every moved session are cancelled and their new ones written in one
+    # course, the session, the patient and the practitioner in one), the course's protocol
+    # (2 queries here, kept in a request: the templates and their milestones) and writes (the
+    # old reminders of every moved session are cancelled and their new ones written in one
     # statement).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user, dry_run=True)
-    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 12):
+    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 14):
         session_reschedule(session=third, new_start=at(50, 10), changed_by=staff_user)
 
 
@@ -1169,14 +1170,15 @@ def test_completing_a_session_takes_a_fixed_number_of_queries(
             other_booking(at(days, hour))
     sessions = sessions_of(course)
 
-    with django_assert_num_queries(6):  # a session in the middle of the course
+    # Each with the course's protocol read here (2 queries), kept in a request.
+    with django_assert_num_queries(8):  # a session in the middle of the course
         session_complete(
             session=sessions[1], completed_by=kim.user, now=sessions[1].starts_at + AFTER_IT_STARTED
         )
     session_complete(
         session=sessions[2], completed_by=kim.user, now=sessions[2].starts_at + AFTER_IT_STARTED
     )
-    with django_assert_num_queries(12):  # the last one, which starts maintenance
+    with django_assert_num_queries(14):  # the last one, which starts maintenance
         session_complete(
             session=sessions[3], completed_by=kim.user, now=sessions[3].starts_at + AFTER_IT_STARTED
         )

@@ -50,13 +50,13 @@ def today(request: HttpRequest) -> HttpResponse:
             "day": day,
             "now": now,
             "columns": day_by_practitioner(user=request.user, day=day),
-            "attention": list(plans_needing_attention()),
+            "attention": plans_needing_attention(),
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
             "repeated": possibly_repeated_count(since=now - timedelta(days=REPEATS_SHOWN_DAYS)),
             "repeated_days": REPEATS_SHOWN_DAYS,
-            "due_soon": list(
-                maintenance_due(until=day + timedelta(days=DUE_SOON_DAYS), with_sessions=False)[:20]
+            "due_soon": maintenance_due(
+                until=day + timedelta(days=DUE_SOON_DAYS), with_sessions=False, limit=20
             ),
             "open_requests": list(open_session_requests()[:50]),
         },
@@ -89,11 +89,9 @@ def maintenance(request: HttpRequest) -> HttpResponse:
     practitioners = practitioner_roster()
     chosen = request.GET.get("practitioner", "")
     practitioner = next((p for p in practitioners if str(p.pk) == chosen), None)
-    plans = list(
-        maintenance_due(
-            until=after_next - timedelta(days=1),
-            practitioner_id=practitioner.pk if practitioner else None,
-        )
+    plans = maintenance_due(
+        until=after_next - timedelta(days=1),
+        practitioner_id=practitioner.pk if practitioner else None,
     )
     offers = maintenance_offers(plans=plans, now=now)
     due = {o.plan.pk: cast(date, o.plan.maintenance_due_on) for o in offers}  # all have one

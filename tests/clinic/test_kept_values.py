@@ -414,6 +414,7 @@ def test_after_a_booking_today_is_built_without_reading_the_practitioners_again(
 
     assert "Dr. Kim" in page
     assert not any(ROSTER_READ in query["sql"] for query in seen.captured_queries)
+    assert not any('FROM "treatments_protocol' in query["sql"] for query in seen.captured_queries)
 
 
 def test_after_a_booking_the_patient_page_is_built_without_reading_the_catalogue(

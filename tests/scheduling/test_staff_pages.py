@@ -192,8 +192,10 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     # session, user with roles; attention (with its missed sessions); the day's sessions,
     # practitioners (with their shortest treatment); next free times (practitioners again, as
     # nothing is kept here; the calendar's rules in one, bookings); failed reminders; messages
-    # possibly sent twice; maintenance due; patients' open requests
-    with django_assert_num_queries(12):
+    # possibly sent twice; maintenance due; patients' open requests; and, as nothing is kept
+    # here, the catalogue's protocols and milestones for attention and for maintenance due (2
+    # each: none once kept, see tests/clinic/test_kept_values.py)
+    with django_assert_num_queries(16):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
@@ -615,8 +617,9 @@ def test_maintenance_takes_the_same_queries_however_many_are_due(
         plan.maintenance_due_on = local_today() + timedelta(days=n % 28)
         plan.save()
 
-    # session, user with roles; practitioners; due plans (+ sessions); availability (5)
-    with django_assert_num_queries(7):
+    # session, user with roles; practitioners; due plans (+ sessions); availability (5); the
+    # catalogue's protocols and milestones, which a request keeps while it is unchanged (2)
+    with django_assert_num_queries(9):
         response = staff.get(reverse("staff:maintenance"))
 
     assert sum(len(offers) for _, offers in response.context["groups"]) == plans

@@ -9,14 +9,19 @@ its history row says so: ``history_user`` is empty (shown as "System") and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from celery import Task
 from django.apps import apps
+from django.conf import settings
+from django.db.models import Model
+from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
+from simple_history.signals import pre_create_historical_record
+from simple_history.utils import get_change_reason_from_object
 
 _current_task: ContextVar[str | None] = ContextVar("worker_task", default=None)
 
@@ -75,3 +80,40 @@ def build_history_managers_once() -> None:
         name: str | None = getattr(model._meta, "simple_history_manager_attribute", None)
         if name and type(model.__dict__.get(name)) is HistoryDescriptor:
             setattr(model, name, _HistoryDescriptorBuiltOnce(model.__dict__[name]))
+
+
+def history_rows(instances: Sequence[Model], *, history_type: str = "~") -> list[Model]:
+    """The history rows simple-history would write for ``instances`` as they are now, unsaved,
+    for a service that sends them in the same statement as its change (clinic/combined_writes.py)
+    rather than one ``save()`` each. Each instance names its user with ``_history_user``; the
+    ``pre_create_historical_record`` receivers (the worker's reason) run as for a save."""
+    if not instances or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return []
+    model = type(instances[0])
+    history_model = getattr(model, model._meta.simple_history_manager_attribute).model  # type: ignore[attr-defined]
+    rows = []
+    for instance in instances:
+        history_date = getattr(instance, "_history_date", None) or timezone.now()
+        history_user = instance._history_user  # type: ignore[attr-defined]
+        reason = get_change_reason_from_object(instance)
+        row = history_model(
+            history_date=history_date,
+            history_type=history_type,
+            history_user=history_user,
+            history_change_reason=reason,
+            **{
+                field.attname: getattr(instance, field.attname)
+                for field in history_model.tracked_fields
+            },
+        )
+        pre_create_historical_record.send(
+            sender=history_model,
+            instance=instance,
+            history_date=history_date,
+            history_user=history_user,
+            history_change_reason=reason,
+            history_instance=row,
+            using=None,
+        )
+        rows.append(row)
+    return rows

@@ -20,7 +20,7 @@ from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from clinic.combined_writes import update_then_insert
+from clinic.combined_writes import Insert, Update
 from clinic.data_version import Area
 from clinic.page_cache import kept_value
 from patients.models import Patient, ReminderChannel
@@ -167,23 +167,23 @@ def reminders_cancel_pending(
     return pending.update(status=ReminderStatus.CANCELLED, last_error=reason)
 
 
-def reminders_replace_moved(
+def reminders_replaced_for_moved(
     *,
     plan: TreatmentPlan,
     sessions: Sequence[Session],
     maintenance_booked: bool,
     now: datetime | None = None,
-) -> None:
-    """Cancel the pending reminders of sessions that moved and, when a maintenance session is
-    on the books, the course's "time to book" reminders; then write the moved sessions'
-    reminders for their new times (as ``reminders_create_for_sessions``). One statement
-    however many sessions moved, where the database allows: the cancelled rows are of earlier
-    revisions, the new ones of the current, so the two parts never touch the same row."""
-    update_then_insert(
-        _moved_pending(plan, sessions, maintenance_booked),
-        _CANCELLED_AS_MOVED,
-        _session_reminders(plan, sessions, now=now or timezone.now()),
-        ignore_conflicts=True,
+) -> tuple[Update, Insert]:
+    """The writes that cancel the pending reminders of sessions that moved and, when a
+    maintenance session is on the books, the course's "time to book" reminders; then write the
+    moved sessions' reminders for their new times (as ``reminders_create_for_sessions``). For
+    the caller to send with its own change (``write_as_one``): the cancelled rows are of
+    earlier revisions, the new ones of the current, so the two never touch the same row."""
+    return (
+        Update(_moved_pending(plan, sessions, maintenance_booked), _CANCELLED_AS_MOVED),
+        Insert(
+            _session_reminders(plan, sessions, now=now or timezone.now()), ignore_conflicts=True
+        ),
     )
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -30,8 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from simple_history.utils import bulk_create_with_history
 
+from clinic.combined_writes import Insert, Update, write_as_one
 from clinic.formatting import format_day, format_time, format_when
-from clinic.history import worker_change_reason
+from clinic.history import history_rows, worker_change_reason
 from clinic.i18n import localized_fields, set_localized
 from patients.models import Patient
 from patients.selectors import patient_contraindications
@@ -70,7 +72,7 @@ from scheduling.reminders import (
     reminders_create_for_maintenance,
     reminders_create_for_sessions,
     reminders_rearm_maintenance,
-    reminders_replace_moved,
+    reminders_replaced_for_moved,
 )
 from scheduling.selectors import (
     check_bookable,
@@ -206,15 +208,17 @@ def _duration(plan_or_treatment: TreatmentPlan | Treatment) -> timedelta:
     return timedelta(minutes=treatment.session_minutes)
 
 
-def _save_session(session: Session, *, update_fields: list[str] | None = None) -> None:
-    """Save, turning the database's no-overlap guarantee into a clear conflict.
+@contextmanager
+def _conflicts_named(session: Session) -> Iterator[None]:
+    """Turn the database's no-overlap guarantee, broken by writing ``session``, into a clear
+    conflict.
 
     No savepoint: a conflict ends the service's transaction, which is rolled back whole (a
     savepoint would cost two statements on every booking). The names the message needs are
-    read before saving, as a failed transaction can run no further query."""
+    read before writing, as a failed transaction can run no further query."""
     patient, practitioner = session.patient, session.practitioner
     try:
-        session.save(update_fields=update_fields)
+        yield
     except IntegrityError as error:
         if "session_no_patient_overlap" in str(error):
             raise BookingConflictError(
@@ -227,6 +231,11 @@ def _save_session(session: Session, *, update_fields: list[str] | None = None) -
                 % {"practitioner": practitioner, "when": format_when(session.starts_at)}
             ) from error
         raise
+
+
+def _save_session(session: Session) -> None:
+    with _conflicts_named(session):
+        session.save()
 
 
 def _course_search(
@@ -947,19 +956,43 @@ def session_reschedule(
         target.starts_at, target.ends_at = move.new_start, move.new_end
         target.revision += 1
         target.status = SessionStatus.PLANNED
+        target.updated_at = timezone.now()
         target._history_user = changed_by  # type: ignore[attr-defined]
         target.patient = plan.patient  # loaded with the course: names a conflict
-        _save_session(
-            target, update_fields=["starts_at", "ends_at", "revision", "status", "updated_at"]
-        )
         changed.append(target)
     maintenance = session.kind == SessionKind.MAINTENANCE
-    reminders_replace_moved(plan=plan, sessions=changed, maintenance_booked=maintenance, now=now)
+    _write_moves(plan, changed, maintenance_booked=maintenance, now=now)
     if maintenance:
         _maintenance_session_booked(plan, reminders_cancelled=True)
     else:
         _course_progress(plan, now=now)
     return RescheduleResult(moves=moves, applied=True)
+
+
+_MOVED_FIELDS = ("starts_at", "ends_at", "revision", "status", "updated_at")
+
+
+def _write_moves(
+    plan: TreatmentPlan, moved: list[Session], *, maintenance_booked: bool, now: datetime
+) -> None:
+    """Write the moved sessions in the order given, then their history rows and reminders.
+
+    The last move goes in one statement with the history and the reminders (on PostgreSQL):
+    a session, its history and its reminders are different rows. Any earlier ones (a cascade)
+    each move in a statement of their own before it, since the database checks that sessions
+    do not overlap row by row and runs the parts of one statement in no set order."""
+    updates = [
+        Update(Session.objects.filter(pk=s.pk), {f: getattr(s, f) for f in _MOVED_FIELDS})
+        for s in moved
+    ]
+    for session, update in zip(moved[:-1], updates[:-1], strict=True):
+        with _conflicts_named(session):
+            write_as_one(update)
+    reminders = reminders_replaced_for_moved(
+        plan=plan, sessions=moved, maintenance_booked=maintenance_booked, now=now
+    )
+    with _conflicts_named(moved[-1]):
+        write_as_one(updates[-1], Insert(history_rows(moved)), *reminders)
 
 
 def _cascade_inputs(

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.test import APIClient
 
+from clinic.history import history_rows, worker_changes
 from clinic.roles import Role
 from patients.models import Patient
 from scheduling.models import PlanStatus, Practitioner, Session, TreatmentPlan
@@ -194,3 +195,35 @@ def test_every_tracked_model_builds_its_history_manager_class_once(
     other.save()
     assert [r.given_name for r in other.history.order_by("history_id")] == ["Mina", "Minah"]
     assert list(patient.history.values_list("id", flat=True).distinct()) == [patient.pk]
+
+
+def test_a_history_row_sent_with_a_change_is_the_row_a_save_writes(
+    staff_user: User, kim: Practitioner, tuesday: date
+) -> None:
+    """A move writes its session's history row in the same statement as the move
+    (clinic.history.history_rows): the row must be the one a save would have written."""
+    session = hold(kim, seoul(tuesday, 10))
+    session.starts_at, session.ends_at = seoul(tuesday, 11), seoul(tuesday, 11, 45)
+    session._history_user = staff_user  # type: ignore[attr-defined]
+    session._change_reason = "moved at the desk"  # type: ignore[attr-defined]
+    session.save()
+    saved = session.history.latest()
+    (sent,) = history_rows([session])  # the session as saved
+
+    tracked = [field.attname for field in type(saved).tracked_fields]
+    assert [getattr(sent, name) for name in tracked] == [getattr(saved, name) for name in tracked]
+    assert (sent.history_type, sent.history_user, sent.history_change_reason) == (
+        "~",
+        staff_user,
+        "moved at the desk",
+    )
+
+
+def test_a_history_row_sent_by_the_worker_names_its_task(kim: Practitioner, tuesday: date) -> None:
+    session = hold(kim, seoul(tuesday, 10))
+    session._history_user = None  # type: ignore[attr-defined]
+
+    with worker_changes("scheduling.tasks.schedule_plan"):
+        (row,) = history_rows([session])
+
+    assert (row.history_user, row.history_change_reason) == (None, "worker: schedule_plan")

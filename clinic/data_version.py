@@ -8,7 +8,8 @@ is kept between requests (clinic/page_cache.py).
 - An **area** goes up, besides, when one of its tables was written: values that depend on those
   tables alone are keyed by it, and outlive the bookings and edits that change everything else
   (the logged-in user with their roles, the clinic calendar, the reminder rules, the
-  practitioners and rooms, the treatment catalogue).
+  practitioners and rooms, the treatment catalogue, a patient's details, concerns, medical
+  flags and consents).
 
 A request reads the versions once, before anything they guard: the session brings them in the
 same query (clinic/session_store.py), an API token request reads them on its own.
@@ -44,6 +45,7 @@ class Area(IntEnum):
     REMINDER_RULES = 4
     RESOURCES = 5  # practitioners, the treatments they perform, rooms
     CATALOGUE = 6  # treatments, protocols with their milestones, concerns, contraindications
+    PATIENT_RECORDS = 7  # patients' details, concerns, medical flags and consents
 
 
 AREA_TABLES: dict[Area, frozenset[str]] = {
@@ -76,6 +78,20 @@ AREA_TABLES: dict[Area, frozenset[str]] = {
             "treatments_skinconcern",
             "treatments_contraindication",
             "treatments_indication",
+        }
+    ),
+    # With the catalogue's names the records show (a concern, a condition and the treatments
+    # it rules out, a consent's treatment).
+    Area.PATIENT_RECORDS: frozenset(
+        {
+            "patients_patient",
+            "patients_patientconcern",
+            "patients_medicalflag",
+            "patients_consent",
+            "treatments_skinconcern",
+            "treatments_contraindication",
+            "treatments_treatment",
+            "treatments_treatment_contraindications",
         }
     ),
 }

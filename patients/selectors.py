@@ -12,6 +12,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from clinic.data_version import Area
+from clinic.page_cache import kept_value
 from patients.history import HISTORY_LIMIT, HistoryEntry, patient_history
 from patients.models import Consent, MedicalFlag, Patient, PatientConcern
 from scheduling.models import (
@@ -293,47 +295,67 @@ def _session_row(plan: TreatmentPlan, session: Session) -> SessionRow:
     )
 
 
-def patient_record(*, patient_id: int, today: date) -> PatientRecord:
-    """The patient's record and courses (newest first, each with its timeline and sessions),
-    for staff. A fixed number of queries whatever the number of courses and sessions. Raises
-    ``Patient.DoesNotExist``."""
-    patient = Patient.objects.prefetch_related(
-        Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
-        Prefetch(
-            "medical_flags",
-            queryset=MedicalFlag.objects.filter(resolved_at__isnull=True)
-            .select_related("condition")
-            .prefetch_related(
+def _patient_profile(patient_id: int) -> Patient | None:
+    """The patient with their concerns, open medical flags (each with the treatments its
+    condition rules out) and current consents, or None. Kept while patients' records and the
+    catalogue are unchanged: a booking, which changes the courses, leaves it (3–5 queries, none
+    while kept)."""
+
+    def build() -> Patient | None:
+        return (
+            Patient.objects.prefetch_related(
+                Prefetch("concerns", queryset=PatientConcern.objects.select_related("concern")),
                 Prefetch(
-                    "condition__treatments",
-                    queryset=Treatment.objects.filter(is_active=True).order_by("name"),
-                )
-            ),
-            to_attr="open_flags",
-        ),
-        Prefetch(
-            "consents",
-            queryset=Consent.objects.filter(withdrawn_at__isnull=True)
-            .select_related("treatment")
-            .order_by("given_at", "pk"),
-            to_attr="current_consents",
-        ),
-        Prefetch(
-            "plans",
-            queryset=TreatmentPlan.objects.select_related("practitioner", "room")
-            .prefetch_related(
-                Prefetch(
-                    "sessions",
-                    queryset=Session.objects.select_related("practitioner", "room").order_by(
-                        "starts_at", "sequence"
+                    "medical_flags",
+                    queryset=MedicalFlag.objects.filter(resolved_at__isnull=True)
+                    .select_related("condition")
+                    .prefetch_related(
+                        Prefetch(
+                            "condition__treatments",
+                            queryset=Treatment.objects.filter(is_active=True).order_by("name"),
+                        )
                     ),
+                    to_attr="open_flags",
+                ),
+                Prefetch(
+                    "consents",
+                    queryset=Consent.objects.filter(withdrawn_at__isnull=True)
+                    .select_related("treatment")
+                    .order_by("given_at", "pk"),
+                    to_attr="current_consents",
                 ),
             )
-            .order_by("-booked_at", "-pk"),
-        ),
-    ).get(pk=patient_id)
+            .filter(pk=patient_id)
+            .first()
+        )
+
+    return kept_value(f"patient-profile:{patient_id}", build, area=Area.PATIENT_RECORDS)
+
+
+def patient_record(*, patient_id: int, today: date) -> PatientRecord:
+    """The patient's record and courses (newest first, each with its timeline and sessions),
+    for staff. A fixed number of queries whatever the number of courses and sessions (3 after
+    a booking, while the record is kept). Raises ``Patient.DoesNotExist``."""
+    patient = _patient_profile(patient_id)
+    if patient is None:
+        raise Patient.DoesNotExist(f"No patient {patient_id}.")
+    plans = list(
+        TreatmentPlan.objects.filter(patient_id=patient_id)
+        .select_related("practitioner", "room")
+        .prefetch_related(
+            Prefetch(
+                "sessions",
+                queryset=Session.objects.select_related("practitioner", "room").order_by(
+                    "starts_at", "sequence"
+                ),
+            ),
+        )
+        .order_by("-booked_at", "-pk")
+    )
+    for plan in plans:
+        plan.patient = patient  # as a prefetch from the patient would have set it
     flags = sorted(
-        patient.open_flags,
+        patient.open_flags,  # type: ignore[attr-defined]  # the prefetch's to_attr
         key=lambda flag: flag.condition.display_name,
     )
     courses = [
@@ -342,7 +364,7 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
             timeline=course_timeline(plan=plan, today=today),
             sessions=tuple(_session_row(plan, s) for s in plan.sessions.all()),
         )
-        for plan in with_protocols(list(patient.plans.all()))
+        for plan in with_protocols(plans)
     ]
     requests = patient_requests(patient=patient, now=timezone.now())
     return PatientRecord(
@@ -356,7 +378,7 @@ def patient_record(*, patient_id: int, today: date) -> PatientRecord:
             )
             for flag in flags
         ],
-        consents=patient.current_consents,
+        consents=patient.current_consents,  # type: ignore[attr-defined]  # as open_flags
         courses=courses,
         open_requests=sorted(
             (r for r in requests if r.status == RequestStatus.OPEN),

@@ -17,6 +17,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.data_version import (
     Area,
@@ -26,6 +27,7 @@ from clinic.data_version import (
     statement_areas,
 )
 from clinic.tokens import api_token_create
+from patients.models import Consent, ConsentKind, MedicalFlag, Patient, PatientConcern
 from scheduling.calendar_rules import calendar_rules
 from scheduling.models import (
     Closure,
@@ -43,7 +45,7 @@ from scheduling.services import leave_save
 from tests.factories import PractitionerFactory, SessionFactory, TreatmentPlanFactory
 from tests.helpers import SESSION, hold
 from tests.timeutil import seoul, upcoming
-from treatments.models import ProtocolTemplate
+from treatments.models import Contraindication, ProtocolTemplate, SkinConcern
 
 pytestmark = [pytest.mark.page_cache, pytest.mark.usefixtures("catalogue")]
 
@@ -61,7 +63,13 @@ Count = Callable[..., Any]
         ('SAVEPOINT "s1"', set()),
         ("BEGIN IMMEDIATE", set()),
         ('UPDATE "django_session" SET "session_data" = %s', set()),
-        ('INSERT INTO "patients_patient" ("family_name") VALUES (%s)', {Area.ALL, Area.ACCOUNTS}),
+        (
+            'INSERT INTO "patients_patient" ("family_name") VALUES (%s)',
+            {Area.ALL, Area.ACCOUNTS, Area.PATIENT_RECORDS},
+        ),
+        ('UPDATE "patients_medicalflag" SET x = 1', {Area.ALL, Area.PATIENT_RECORDS}),
+        ('DELETE FROM "patients_patientconcern"', {Area.ALL, Area.PATIENT_RECORDS}),
+        ('INSERT INTO "patients_consent" ("kind") VALUES (%s)', {Area.ALL, Area.PATIENT_RECORDS}),
         ('WITH moved AS (UPDATE "scheduling_session" SET x = 1) SELECT 1', {Area.ALL}),
         (
             'WITH changed AS (UPDATE "scheduling_reminder" SET x = 1) '
@@ -92,10 +100,14 @@ Count = Callable[..., Any]
         ),
         (
             'UPDATE "treatments_treatment" SET "is_active" = %s',
-            {Area.ALL, Area.RESOURCES, Area.CATALOGUE},
+            {Area.ALL, Area.RESOURCES, Area.CATALOGUE, Area.PATIENT_RECORDS},
         ),
         ('UPDATE "treatments_protocoltemplate" SET x = 1', {Area.ALL, Area.CATALOGUE}),
         ('DELETE FROM "treatments_protocolmilestone"', {Area.ALL, Area.CATALOGUE}),
+        (
+            'UPDATE "treatments_skinconcern" SET x = 1',
+            {Area.ALL, Area.CATALOGUE, Area.PATIENT_RECORDS},
+        ),
         ('DELETE FROM "scheduling_room" WHERE "id" = %s', {Area.ALL, Area.RESOURCES}),
         ("VACUUM ANALYZE scheduling_session", set()),
         ("ANALYZE", set()),
@@ -432,6 +444,73 @@ def test_after_a_booking_the_patient_page_is_built_without_reading_the_catalogue
 
     assert course.template.treatment.display_name in text
     assert not any('FROM "treatments_protocol' in query["sql"] for query in seen.captured_queries)
+
+
+def test_after_a_booking_the_patient_page_reads_only_the_courses_and_requests(
+    desk: Client, course: TreatmentPlan
+) -> None:
+    page = reverse("staff:patient", args=[course.patient_id])
+    concern = SkinConcern.objects.get(slug="dehydration")
+    PatientConcern.objects.create(patient=course.patient, concern=concern, severity=2)
+    assert concern.display_name in desk.get(page).text
+
+    book(course, seoul(upcoming(2), 11))
+    with CaptureQueriesContext(connection) as seen:
+        text = desk.get(page).text
+
+    assert course.patient.full_name in text
+    assert concern.display_name in text
+    sql = [query["sql"] for query in seen.captured_queries]
+    assert not any('FROM "patients_' in statement for statement in sql), sql
+    # The login with the versions; the courses; their sessions; the patient's requests.
+    assert len(sql) == 4, "\n".join(sql)
+
+
+def _rename(patient: Any) -> str:
+    Patient.objects.filter(pk=patient.pk).update(given_name="Seo-yeon")
+    return "Seo-yeon"
+
+
+def _note_concern(patient: Any) -> str:
+    concern = SkinConcern.objects.get(slug="dullness")
+    PatientConcern.objects.create(patient=patient, concern=concern, severity=1)
+    return concern.display_name
+
+
+def _flag(patient: Any) -> str:
+    condition = Contraindication.objects.get(slug="pregnancy")
+    MedicalFlag.objects.create(patient=patient, condition=condition)
+    return condition.display_name
+
+
+def _consent(patient: Any) -> str:
+    Consent.objects.create(patient=patient, kind=ConsentKind.PHOTOGRAPHY, given_at=timezone.now())
+    return str(ConsentKind.PHOTOGRAPHY.label)
+
+
+def _rename_concern_in_the_catalogue(patient: Any) -> str:
+    concern = SkinConcern.objects.get(slug="acne-scars")
+    PatientConcern.objects.create(patient=patient, concern=concern, severity=1)
+    SkinConcern.objects.filter(pk=concern.pk).update(name="Old acne marks")
+    return "Old acne marks"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_rename, _note_concern, _flag, _consent, _rename_concern_in_the_catalogue],
+    ids=["renamed", "concern", "flag", "consent", "catalogue"],
+)
+def test_a_change_to_the_record_shows_on_the_patient_page_on_the_next_request(
+    desk: Client, course: TreatmentPlan, change: Callable[[Any], str]
+) -> None:
+    page = reverse("staff:patient", args=[course.patient_id])
+    desk.get(page)  # the record is kept
+    book(course, seoul(upcoming(2), 11))
+    desk.get(page)  # and outlives a booking
+
+    shown = change(course.patient)
+
+    assert shown in desk.get(page).text
 
 
 def test_a_practitioner_taken_off_the_roster_leaves_today_on_the_next_request(

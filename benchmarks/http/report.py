@@ -8,6 +8,7 @@ import platform
 import re
 import subprocess
 import textwrap
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
@@ -76,6 +77,19 @@ def cpu() -> str:
     name = models[0] if models else platform.processor() or "unknown CPU"
     usable = len(os.sched_getaffinity(0))
     return f"{name}, {len(models) or usable} CPUs ({usable} usable)"
+
+
+def cpu_check() -> float:
+    """Seconds a fixed pure-Python loop takes here and now (the best of three). The machine's
+    speed varies from hour to hour on shared hardware, and every in-process time with it: the
+    same write measured 8.6 ms and 13.5 ms an hour apart. Printed with the results, so runs
+    can be compared."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(3_000_000))
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def ram() -> str:
@@ -150,6 +164,7 @@ def markdown(
     warmup: int,
     workers: int,
     load_average: tuple[str, str],
+    cpu_checks: tuple[float, float],
     note: str,
 ) -> str:
     baseline = rows[0].load.per_second if rows else 0.0
@@ -162,6 +177,9 @@ def markdown(
         "Load": f"{seconds} s per endpoint after a {warmup} s warm-up; wrk and gunicorn share "
         f"the machine; load average {load_average[0]} at the start, {load_average[1]} at the end",
         "Seeded": seeded,
+        "CPU check": f"a fixed Python loop took {cpu_checks[0]:.3f} s at the start and "
+        f"{cpu_checks[1]:.3f} s when the in-process figures were measured (lower is faster; "
+        "the in-process times scale with it)",
         **({"Note": note} if note else {}),
     }
     lines = [

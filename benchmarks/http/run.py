@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.perf_counter()
     load_at_start = _load_average()
+    cpu_at_start = report.cpu_check()
     folder = Path(tempfile.mkdtemp(prefix="clinic-bench-http-"))
     env = serve.server_env(url, str(folder))
     keep = args.keep or args.reuse
@@ -279,7 +280,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # cancelled reminders and a history row on its session: the in-process write would
         # read past those. Cleared first, so it measures a session as a clinic has them.
         forget_earlier_runs(url)
-        print("Counting SQL queries per request (in-process, same database)", flush=True)
+        cpu_at_counts = report.cpu_check()
+        print(
+            "Counting SQL queries per request (in-process, same database); CPU check "
+            f"{cpu_at_start:.3f} s at the start, {cpu_at_counts:.3f} s now",
+            flush=True,
+        )
         rows = [
             report.Row(
                 endpoint,
@@ -301,7 +307,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if server_log.strip():
             print(f"\nLast lines of gunicorn's log:\n{server_log}")
         if sizes.name == "full":  # a smaller clinic's figures would not compare
-            _write_results(rows, memory, counts, seeding_seconds, args, load_at_start)
+            _write_results(
+                rows,
+                memory,
+                counts,
+                seeding_seconds,
+                args,
+                load_at_start,
+                (cpu_at_start, cpu_at_counts),
+            )
     finally:
         if django_ready:
             from django.db import connections
@@ -343,6 +357,7 @@ def _write_results(
     seeding_seconds: float | None,
     args: argparse.Namespace,
     load_at_start: str,
+    cpu_checks: tuple[float, float],
 ) -> None:
     from django.utils import timezone
 
@@ -358,6 +373,7 @@ def _write_results(
             warmup=args.warmup,
             workers=serve.WORKERS,
             load_average=(load_at_start, _load_average()),
+            cpu_checks=cpu_checks,
             note=args.note,
         )
     )

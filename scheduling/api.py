@@ -66,6 +66,7 @@ from scheduling.selectors import (
     practitioner_working_pattern,
     reminders_visible_to,
     sessions_visible_to,
+    sessions_with_protocols,
     starting_on_days,
 )
 from treatments.models import ProtocolTemplate, Treatment
@@ -396,6 +397,21 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     def get_queryset(self) -> QuerySet[Session]:
         return sessions_visible_to(self.request.user).order_by("starts_at", "pk")
 
+    # The courses' protocols come from the kept catalogue, for each page and each session.
+    def paginate_queryset(  # type: ignore[override]  # the stubs' rows are generic; these are sessions
+        self, queryset: QuerySet[Session]
+    ) -> list[Session] | None:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else sessions_with_protocols(list(page))
+
+    def get_object(self) -> Session:
+        (session,) = sessions_with_protocols([super().get_object()])
+        return session
+
+    def _loaded(self, session: Session) -> Session:
+        (loaded,) = sessions_with_protocols([self.get_queryset().get(pk=session.pk)])
+        return loaded
+
     def _changed_session(self) -> Session:
         """The session an action changes. The service reads and locks it itself, and raises
         ``SessionNotFound`` (404) when there is none; staff, the only ones who change sessions
@@ -410,7 +426,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         return session
 
     def _respond(self, session: Session) -> Response:
-        return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+        return Response(SessionSerializer(self._loaded(session)).data)
 
     @extend_schema(request=SessionBookSerializer, responses={201: SessionSerializer, 409: CONFLICT})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -430,7 +446,7 @@ class SessionViewSet(CachedReads, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         )
         location = request.build_absolute_uri(f"{session.pk}/")
         return Response(
-            SessionSerializer(self.get_queryset().get(pk=session.pk)).data,
+            SessionSerializer(self._loaded(session)).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": location},
         )

@@ -264,8 +264,8 @@ def build_grid(
     show_cancelled: bool = False,
 ) -> Grid:
     """The grid for the columns, with each session that belongs to one placed on it. Sessions
-    must have ``plan__patient``, ``plan__template__treatment``, ``practitioner`` and ``room``
-    loaded."""
+    must have ``plan__patient``, ``practitioner`` and ``room`` loaded and the course's protocol
+    attached (``selectors.sessions_with_protocols``)."""
     shown = list(columns[:MAX_COLUMNS])
     # Each column only looks at its own day's sessions: a week of a busy clinic stays cheap.
     by_day: defaultdict[date, list[Session]] = defaultdict(list)

@@ -15,7 +15,7 @@ from clinic.page_cache import kept_value
 from scheduling.calendar_rules import calendar_rules
 from scheduling.models import Practitioner, Room, Session
 from scheduling.planner import Calendar
-from scheduling.selectors import practitioner_roster, sessions_between
+from scheduling.selectors import practitioner_roster, sessions_between, sessions_with_protocols
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def calendar_sources(
         practitioner_ids=None if practitioner_id is None else [practitioner_id],
     )
     return CalendarSources(
-        sessions=list(sessions),
+        sessions=sessions_with_protocols(list(sessions)),
         clinic=rules.clinic(),
         practitioners={pk: rules.for_practitioner(pk) for pk in {*rules.working, *rules.leave}},
     )

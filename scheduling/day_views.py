@@ -58,7 +58,7 @@ def today(request: HttpRequest) -> HttpResponse:
             "due_soon": maintenance_due(
                 until=day + timedelta(days=DUE_SOON_DAYS), with_sessions=False, limit=20
             ),
-            "open_requests": list(open_session_requests()[:50]),
+            "open_requests": open_session_requests(limit=50),
         },
     )
 

@@ -25,9 +25,9 @@ from clinic.formatting import format_when, local_day
 from clinic.htmx import HtmxHttpRequest
 from scheduling.errors import SchedulingConflictError
 from scheduling.forms import CancelSessionForm, CompleteSessionForm, MoveForm
-from scheduling.models import Reaction
+from scheduling.models import Reaction, Session
 from scheduling.planner import Move
-from scheduling.selectors import sessions_visible_to
+from scheduling.selectors import sessions_visible_to, sessions_with_protocols
 from scheduling.services import (
     session_cancel,
     session_complete,
@@ -47,8 +47,15 @@ def _back_url(request: HtmxHttpRequest) -> str:
     return ""
 
 
+def _visible_session(request: HtmxHttpRequest, session_id: int) -> Session:
+    (session,) = sessions_with_protocols(
+        [get_object_or_404(sessions_visible_to(request.user), pk=session_id)]
+    )
+    return session
+
+
 def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    session = get_object_or_404(sessions_visible_to(request.user), pk=session_id)
+    session = _visible_session(request, session_id)
     user = cast(User, request.user)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     day = local_day(session.starts_at)
@@ -111,7 +118,7 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         if not request.htmx:
             messages.success(request, done)
             return redirect(_back_url(request) or request.path)
-        session = get_object_or_404(sessions_visible_to(request.user), pk=session_id)
+        session = _visible_session(request, session_id)
         move = MoveForm(
             initial={"day": local_day(session.starts_at)}, session=session, prefix="move"
         )

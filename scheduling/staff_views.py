@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,7 @@ from scheduling.requests import session_request_accept, session_request_decline
 from scheduling.selectors import (
     booking_defaults,
     plans_visible_to,
-    session_requests_for_staff,
+    session_request_for_staff,
 )
 from scheduling.services import plan_book, plan_preview
 from treatments.models import Treatment
@@ -180,7 +180,10 @@ def request_decline(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _answer(request: HttpRequest, request_id: int, *, accept: bool) -> HttpResponse:
-    asked = get_object_or_404(session_requests_for_staff(), pk=request_id)
+    try:
+        asked = session_request_for_staff(request_id=request_id)
+    except SessionRequest.DoesNotExist:
+        raise Http404 from None
     form = RequestAnswerForm(request.POST)
     if form.is_valid():
         staff = cast(User, request.user)

@@ -26,6 +26,7 @@ from clinic.data_version import (
     request_ended,
     statement_areas,
 )
+from clinic.formatting import local_day
 from clinic.tokens import api_token_create
 from patients.models import Consent, ConsentKind, MedicalFlag, Patient, PatientConcern
 from scheduling.calendar_rules import calendar_rules
@@ -444,6 +445,29 @@ def test_after_a_booking_the_patient_page_is_built_without_reading_the_catalogue
 
     assert course.template.treatment.display_name in text
     assert not any('FROM "treatments_protocol' in query["sql"] for query in seen.captured_queries)
+
+
+@pytest.mark.parametrize("where", ["today", "calendar", "api"])
+def test_after_a_booking_the_sessions_are_shown_with_their_treatment_without_the_catalogue(
+    desk: Client, api: Client, course: TreatmentPlan, where: str
+) -> None:
+    """The sessions' treatment comes from the kept catalogue, not joined: a booking (which
+    every page must show) leaves it kept."""
+    day = local_day(timezone.now())
+    path, client = {
+        "today": (reverse("staff:today"), desk),
+        "calendar": (f"{reverse('staff:calendar')}?day={day}", desk),
+        "api": (f"/api/v1/sessions/?date_from={day}&date_to={day}", api),
+    }[where]
+    assert client.get(path).status_code == 200
+
+    book(course, seoul(day, 11))  # earlier today or later: the day shows it either way
+    with CaptureQueriesContext(connection) as seen:
+        answer = client.get(path)
+
+    shown = course.template.treatment
+    assert (shown.slug if where == "api" else shown.display_name) in answer.text
+    assert not any("treatments_" in query["sql"] for query in seen.captured_queries)
 
 
 def test_after_a_booking_the_patient_page_reads_only_the_courses_and_requests(

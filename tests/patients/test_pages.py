@@ -795,8 +795,8 @@ def test_the_patient_page_takes_the_same_queries_for_10_or_200_sessions(
 
     # session, user with roles; patient, concerns, flags, treatments they rule out, consents,
     # courses, sessions; the catalogue's protocols and milestones (kept in production); the
-    # patient's requests; the access log (one INSERT)
-    with django_assert_num_queries(13):
+    # patient's requests, and the catalogue again for their courses; the access log (one INSERT)
+    with django_assert_num_queries(15):
         response = client.get(reverse("staff:patient", args=[ji_woo.pk]))
 
     page = text(response)

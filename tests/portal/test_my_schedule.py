@@ -277,8 +277,9 @@ def test_my_schedule_takes_the_same_queries_for_1_or_5_courses(
     book(other, seoul(upcoming(4, weeks_ahead=4), 16))
 
     # session, user with roles, the patient; courses, sessions; the catalogue's protocols and
-    # milestones (kept in production); requests; calendar feed
-    with django_assert_num_queries(9):
+    # milestones (kept in production); requests, and the catalogue again for their courses;
+    # calendar feed
+    with django_assert_num_queries(11):
         response = patient_client.get(SCHEDULE)
 
     assert response.status_code == 200

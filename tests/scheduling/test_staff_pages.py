@@ -193,9 +193,10 @@ def test_today_takes_the_same_queries_however_busy_the_day(
     # practitioners (with their shortest treatment); next free times (practitioners again, as
     # nothing is kept here; the calendar's rules in one, bookings); failed reminders; messages
     # possibly sent twice; maintenance due; patients' open requests; and, as nothing is kept
-    # here, the catalogue's protocols and milestones for attention and for maintenance due (2
-    # each: none once kept, see tests/clinic/test_kept_values.py)
-    with django_assert_num_queries(16):
+    # here, the catalogue's protocols and milestones for attention, the day's sessions,
+    # maintenance due and the open requests (2 each: none once kept, see
+    # tests/clinic/test_kept_values.py)
+    with django_assert_num_queries(20):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions

@@ -80,10 +80,10 @@ def cpu() -> str:
 
 
 def cpu_check() -> float:
-    """Seconds a fixed pure-Python loop takes here and now (the best of three). The machine's
-    speed varies from hour to hour on shared hardware, and every in-process time with it: the
-    same write measured 8.6 ms and 13.5 ms an hour apart. Printed with the results, so runs
-    can be compared."""
+    """Seconds a fixed pure-Python loop takes here and now (the best of three). On shared
+    hardware the same write measured 8.6 ms and 13.5 ms in-process an hour apart; printed
+    with the results, this shows whether the machine itself had become slower (not every
+    slowdown shows in it: seconds of interference from neighbours can slip past)."""
     times = []
     for _ in range(3):
         started = time.perf_counter()
@@ -178,8 +178,7 @@ def markdown(
         f"the machine; load average {load_average[0]} at the start, {load_average[1]} at the end",
         "Seeded": seeded,
         "CPU check": f"a fixed Python loop took {cpu_checks[0]:.3f} s at the start and "
-        f"{cpu_checks[1]:.3f} s when the in-process figures were measured (lower is faster; "
-        "the in-process times scale with it)",
+        f"{cpu_checks[1]:.3f} s when the in-process figures were measured (lower is faster)",
         **({"Note": note} if note else {}),
     }
     lines = [

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
+from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 from simple_history.utils import get_change_reason_from_object
 
@@ -85,8 +86,9 @@ def build_history_managers_once() -> None:
 def history_rows(instances: Sequence[Model], *, history_type: str = "~") -> list[Model]:
     """The history rows simple-history would write for ``instances`` as they are now, unsaved,
     for a service that sends them in the same statement as its change (clinic/combined_writes.py)
-    rather than one ``save()`` each. Each instance names its user with ``_history_user``; the
-    ``pre_create_historical_record`` receivers (the worker's reason) run as for a save."""
+    rather than one ``save()`` each. The user is the instance's ``_history_user``, else the
+    person behind the request, as for a save; the ``pre_create_historical_record`` receivers
+    (the worker's reason) run as for a save too."""
     if not instances or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return []
     model = type(instances[0])
@@ -94,7 +96,7 @@ def history_rows(instances: Sequence[Model], *, history_type: str = "~") -> list
     rows = []
     for instance in instances:
         history_date = getattr(instance, "_history_date", None) or timezone.now()
-        history_user = instance._history_user  # type: ignore[attr-defined]
+        history_user = getattr(instance, "_history_user", None) or _request_user()
         reason = get_change_reason_from_object(instance)
         row = history_model(
             history_date=history_date,
@@ -117,3 +119,11 @@ def history_rows(instances: Sequence[Model], *, history_type: str = "~") -> list
         )
         rows.append(row)
     return rows
+
+
+def _request_user() -> Any:
+    """The logged-in person behind the current request, as simple-history's middleware records
+    it (None outside a request or for an anonymous one)."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None

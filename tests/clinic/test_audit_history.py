@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.test import APIClient
+from simple_history.models import HistoricalRecords
 
 from clinic.history import history_rows, worker_changes
 from clinic.roles import Role
@@ -227,3 +228,19 @@ def test_a_history_row_sent_by_the_worker_names_its_task(kim: Practitioner, tues
         (row,) = history_rows([session])
 
     assert (row.history_user, row.history_change_reason) == (None, "worker: schedule_plan")
+
+
+def test_a_history_row_sent_with_a_change_names_the_person_behind_the_request(
+    staff_user: User, kim: Practitioner, tuesday: date, rf: Any
+) -> None:
+    session = hold(kim, seoul(tuesday, 10))
+    request = rf.post("/")
+    request.user = staff_user
+    HistoricalRecords.context.request = request  # as simple-history's middleware does
+    try:
+        (row,) = history_rows([session])
+    finally:
+        del HistoricalRecords.context.request
+
+    assert row.history_user == staff_user
+    assert history_rows([session])[0].history_user is None  # outside a request: nobody

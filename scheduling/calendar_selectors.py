@@ -56,7 +56,8 @@ def calendar_sources(
 ) -> CalendarSources:
     """The sessions the user may see starting on local days ``first_day``–``last_day`` (only
     one practitioner's or one room's when given), with patient, treatment, practitioner and
-    room loaded; the clinic's calendar; and every practitioner's calendar (2 queries)."""
+    room loaded (the treatment from the kept catalogue); the clinic's calendar; and every
+    practitioner's calendar (2 queries while the catalogue is kept)."""
     sessions = sessions_between(user=user, first_day=first_day, last_day=last_day)
     if practitioner_id is not None:
         sessions = sessions.filter(practitioner_id=practitioner_id)

@@ -323,7 +323,8 @@ def starting_on_days(
 
 def sessions_between(*, user: object, first_day: date, last_day: date) -> QuerySet[Session]:
     """The sessions the user may see that start on local days ``first_day``–``last_day``, in
-    time order, with what a calendar or list shows of them loaded (1 query)."""
+    time order, with what a calendar or list shows of them loaded (1 query) but for the course's
+    protocol, which ``sessions_with_protocols`` attaches from the kept catalogue."""
     return starting_on_days(
         sessions_visible_to(user), first_day=first_day, last_day=last_day
     ).order_by("starts_at", "pk")
@@ -527,7 +528,8 @@ def practitioner_roster() -> list[Practitioner]:
 
 def day_by_practitioner(*, user: object, day: date) -> list[PractitionerDay]:
     """The day's sessions (cancelled ones left out) for each practitioner taking bookings or
-    seeing someone that day, in time order (2 queries, 1 while the roster is kept)."""
+    seeing someone that day, in time order (1 query while the roster and the catalogue are
+    kept; each costs its own when not)."""
     sessions = sessions_with_protocols(
         list(
             sessions_between(user=user, first_day=day, last_day=day).exclude(

@@ -1,23 +1,24 @@
-"""Data versions: counters in the database raised after every committed change, which key what
+"""Data versions: counters in the database raised with every committed change, which key what
 is kept between requests (clinic/page_cache.py).
 
-- **All** goes up after any committed transaction that wrote to the clinic's tables: kept pages
-  and API answers are keyed by it. :func:`watch_writes` sees every statement Django sends (ORM,
-  bulk and raw SQL alike), so no write path can forget to invalidate, and a change made by any
-  process (a web worker, the Celery worker, the admin) shows on the very next request.
+- **All** goes up with every committed transaction that wrote to the clinic's tables: kept
+  pages and API answers are keyed by it. :func:`watch_writes` sees every statement Django sends
+  (ORM, bulk and raw SQL alike), so no write path can forget to invalidate, and a change made
+  by any process (a web worker, the Celery worker, the admin) shows on the very next request.
 - An **area** goes up, besides, when one of its tables was written: values that depend on those
   tables alone are keyed by it, and outlive the bookings and edits that change everything else
   (the logged-in user with their roles, the clinic calendar, the reminder rules, the
   practitioners and rooms, the treatment catalogue, a patient's details, concerns, medical
   flags and consents).
 
-A request reads the versions once, before anything they guard: the session brings them in the
-same query (clinic/session_store.py), an API token request reads them on its own.
-
-What a booking checks against or reads its rules from (the calendar, the reminder rules, the
-treatment catalogue: ``TRANSACTIONAL_AREAS``) is raised inside the very transaction that changes
-it, so a booking can trust a value kept for the version it reads once its locks are held
-(:func:`transaction_data_version`): whatever committed before that read came with its raise.
+The versions go up inside the transaction that made the change, as its last statement before
+COMMIT (the clinic's database backends call :func:`raise_before_commit`; a write in autocommit
+is given a transaction of its own). A change and its new versions therefore become visible
+together: whoever reads a version sees every change committed under it. That is what lets a
+request read the versions once, before anything they guard (the session brings them in the
+same query, clinic/session_store.py; an API token request reads them on its own), and a booking
+trust a value kept for the version it reads once its locks are held
+(:func:`transaction_data_version`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from contextvars import ContextVar
 from enum import IntEnum
 from typing import Any, cast
 
-from django.db import DatabaseError, connections, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 VERSION_TABLE = "clinic_dataversion"
@@ -120,8 +121,6 @@ _READS = (
 _WRITE = re.compile(
     r'\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
-# Raised with the change, in its transaction (the rest after commit, as above).
-TRANSACTIONAL_AREAS = frozenset({Area.CALENDAR, Area.REMINDER_RULES, Area.CATALOGUE})
 _EVERY_AREA = frozenset(Area)
 _NONE: frozenset[Area] = frozenset()
 
@@ -197,23 +196,40 @@ def unseen_writes() -> Iterator[None]:
         _unseen.reset(token)
 
 
-class _RaiseAfterCommit:
-    """One transaction's on-commit callback: raises the areas it wrote (one per transaction, so
-    a write made by another on-commit callback cannot take over a pending one's areas)."""
+class _PendingRaise:
+    """The areas one transaction wrote, raised by the clinic's database backends just before it
+    commits (:func:`raise_before_commit`). Also its on-commit callback, which raises them if
+    nothing did (a test running the callbacks of a transaction it never commits). One per
+    transaction, so a write made by another on-commit callback cannot take over a pending
+    one's areas."""
 
     def __init__(self, alias: str, areas: frozenset[Area]) -> None:
         self.alias = alias
         self.areas: set[Area] = set(areas)
+        self.raised = False
+
+    def raise_now(self) -> None:
+        data_versions_raise(self.areas, using=self.alias)
+        self.raised = True
 
     def __call__(self) -> None:
-        try:
-            data_versions_raise(self.areas, using=self.alias)
-        except DatabaseError:
-            # A database still being migrated has no version table yet, and nothing kept.
-            if VERSION_TABLE in connections[self.alias].introspection.table_names():
-                raise
+        if not self.raised:
+            self.raise_now()
         # The rest of this request sees its own change, not what was kept before it.
         _request_versions.set(None)
+
+
+def raise_before_commit(connection: BaseDatabaseWrapper) -> None:
+    """Raise the versions of what the committing transaction wrote, as its last statement.
+
+    The change and its new version then become visible together: no request can read the old
+    version once the change is there, and keep a page built without it under that version. One
+    commit (one flush to disk) covers both. The version rows stay locked from here to the end
+    of the commit, which cannot deadlock: no transaction locks them any earlier, and each takes
+    them in one statement, in the order of their ids."""
+    pending: _PendingRaise | None = getattr(connection, "clinic_pending_raise", None)
+    if pending is not None and not pending.raised and _pending(connection, pending):
+        pending.raise_now()
 
 
 def _has_version_table(connection: BaseDatabaseWrapper) -> bool:
@@ -227,70 +243,34 @@ def _has_version_table(connection: BaseDatabaseWrapper) -> bool:
 def watch_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    """Execute wrapper on every connection: after a transaction that changed data commits (or
-    at once in autocommit), the versions of what it wrote go up, in one statement. The
-    ``TRANSACTIONAL_AREAS`` it wrote go up besides inside the transaction, right after the
-    write (a write in autocommit gets a transaction of its own for the pair)."""
+    """Execute wrapper on every connection: note the areas a write changes, to be raised when
+    its transaction commits. A write in autocommit gets a transaction of its own for that."""
     areas = _NONE if _unseen.get() else statement_areas(sql)
     connection = cast(BaseDatabaseWrapper, context["connection"])
-    guarded = areas & TRANSACTIONAL_AREAS
-    if not guarded or not _has_version_table(connection):
-        result = execute(sql, params, many, context)
-    elif connection.in_atomic_block:
-        result = execute(sql, params, many, context)
-        _raise_in_transaction(connection, guarded)
-        areas -= guarded
-    else:
+    if not areas or not _has_version_table(connection):
+        return execute(sql, params, many, context)
+    if not connection.in_atomic_block:
         with transaction.atomic(using=connection.alias):
-            result = execute(sql, params, many, context)
-            _raise_in_transaction(connection, guarded)
-        areas -= guarded
-    if areas:
-        after: _RaiseAfterCommit | None = getattr(connection, "clinic_raise_after_commit", None)
-        if after is not None and _pending(connection, after):
-            after.areas |= areas
-        else:
-            # The transaction's first write (a rolled-back transaction's callback is dropped
-            # with it); in autocommit the callback runs at once.
-            after = _RaiseAfterCommit(connection.alias, areas)
-            connection.clinic_raise_after_commit = after  # type: ignore[attr-defined]
-            connection.on_commit(after, robust=True)
+            return watch_writes(execute, sql, params, many, context)
+    result = execute(sql, params, many, context)
+    pending: _PendingRaise | None = getattr(connection, "clinic_pending_raise", None)
+    if pending is not None and _pending(connection, pending):
+        pending.areas |= areas
+    else:
+        # The transaction's first write (a rolled-back transaction's callback is dropped with
+        # it, and the raise with the callback).
+        pending = _PendingRaise(connection.alias, areas)
+        connection.clinic_pending_raise = pending  # type: ignore[attr-defined]
+        connection.on_commit(pending, robust=True)
     return result
 
 
-class _RaisedInside:
-    """Areas one statement raised inside the current transaction; an on-commit no-op that is
-    dropped, as the raise is, if its transaction or savepoint is rolled back."""
-
-    def __init__(self, areas: frozenset[Area]) -> None:
-        self.areas = areas
-
-    def __call__(self) -> None:
-        pass
-
-
-def _raised_inside(connection: BaseDatabaseWrapper) -> frozenset[Area]:
-    """The areas the current transaction has raised (and not rolled back)."""
-    markers: list[_RaisedInside] = [
-        marker
-        for marker in getattr(connection, "clinic_raised_inside", [])
-        if _pending(connection, marker)
-    ]
-    connection.clinic_raised_inside = markers  # type: ignore[attr-defined]
-    return frozenset().union(*(marker.areas for marker in markers))
-
-
-def _raise_in_transaction(connection: BaseDatabaseWrapper, areas: frozenset[Area]) -> None:
-    """Raise the areas a write changed, once a transaction: whatever reads them after this
-    commits sees the new version with the change."""
-    missing = areas - _raised_inside(connection)
-    if missing:
-        data_versions_raise(missing, using=connection.alias)
-        marker = _RaisedInside(missing)
-        connection.clinic_raised_inside.append(marker)  # type: ignore[attr-defined]
-        connection.on_commit(marker, robust=True)
-    # What the transaction reads of these areas from now on is its own, uncommitted change.
-    connection.clinic_transaction_versions = None  # type: ignore[attr-defined]
+def _written(connection: BaseDatabaseWrapper) -> frozenset[Area]:
+    """The areas the current transaction has written (and not rolled back)."""
+    pending: _PendingRaise | None = getattr(connection, "clinic_pending_raise", None)
+    if pending is None or not _pending(connection, pending):
+        return _NONE
+    return frozenset(pending.areas)
 
 
 def _pending(connection: BaseDatabaseWrapper, callback: object) -> bool:
@@ -352,16 +332,14 @@ class _TransactionVersions:
 
 
 def transaction_data_version(area: Area, using: str = "default") -> int | None:
-    """A ``TRANSACTIONAL_AREAS`` version as the current transaction first read it (one query a
-    transaction), for values kept per version to be trusted inside it; None when this
-    transaction has itself changed the area (its reads are its own, not to be kept or reused).
+    """A version as the current transaction first read it (one query a transaction), for values
+    kept per version to be trusted inside it; None when this transaction has itself changed
+    the area (its reads are its own, not to be kept or reused).
 
     Read at the first kept value a service asks for, which comes after its locks: like reading
     the tables themselves at that point, it reflects every change committed before it."""
-    if area not in TRANSACTIONAL_AREAS:
-        raise ValueError(f"{area!r} is raised after commit: a transaction cannot trust it.")
     connection = connections[using]
-    if area in _raised_inside(connection):
+    if area in _written(connection):
         return None
     read: _TransactionVersions | None = getattr(connection, "clinic_transaction_versions", None)
     if read is None or not _pending(connection, read):

@@ -40,7 +40,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.data_version import (
-    TRANSACTIONAL_AREAS,
     Area,
     in_request,
     request_data_version,
@@ -126,14 +125,14 @@ def kept_value[T](name: str, build: Callable[[], T], *, area: Area = Area.ALL) -
 
     ``build`` runs every time outside a request and with kept pages off. Inside a transaction a
     service that locks rows before it checks them (a booking against the calendar) must see
-    what was committed before its locks, not the version its request began with: only areas
-    raised inside the writing transaction are kept there, by the version the transaction reads
-    (clinic/data_version.py); the others are built. None (nothing found) is not kept, so
+    what was committed before its locks, not the version its request began with: values are
+    kept there by the version the transaction reads, after its locks, and built while it has
+    changed their area itself (clinic/data_version.py). None (nothing found) is not kept, so
     lookups by guessed keys cannot fill the cache."""
     if not (_enabled() and in_request()):
         return build()
     if connection.in_atomic_block:
-        version = transaction_data_version(area) if area in TRANSACTIONAL_AREAS else None
+        version = transaction_data_version(area)
     else:
         version = request_data_version(area)
     if version is None:

@@ -90,7 +90,13 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Django's own backends, except that a transaction raises the data versions of what it wrote
+# just before it commits (clinic/data_version.py).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "clinic.backends.postgresql",
+    "django.db.backends.sqlite3": "clinic.backends.sqlite3",
+}[DATABASES["default"]["ENGINE"]]
+if DATABASES["default"]["ENGINE"] == "clinic.backends.sqlite3":
     # The web server and the worker share one file: WAL and a busy timeout let them take turns,
     # and IMMEDIATE transactions take the write lock up front instead of failing mid-way.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

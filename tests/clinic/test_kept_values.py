@@ -42,6 +42,7 @@ from scheduling.models import (
     SessionKind,
     TreatmentPlan,
 )
+from scheduling.selectors import practitioner_roster
 from scheduling.services import leave_save
 from tests.factories import PractitionerFactory, SessionFactory, TreatmentPlanFactory
 from tests.helpers import SESSION, hold
@@ -217,6 +218,36 @@ def test_inside_a_transaction_the_calendar_is_as_the_transaction_first_reads_it(
     assert outside == []  # a read-only page may be a request's moment behind
 
 
+def test_inside_a_transaction_the_practitioners_are_as_the_transaction_first_reads_them(
+    kim: Practitioner,
+) -> None:
+    # Any area may be kept inside a transaction, not only the calendar: every version goes up
+    # in the same commit as its change, so the version read after the locks covers it.
+    def taken_off_elsewhere() -> None:
+        Practitioner.objects.filter(pk=kim.pk).update(is_active=False)
+        connections.close_all()
+
+    def active() -> list[str]:
+        return [p.display_name for p in practitioner_roster() if p.is_active]
+
+    request_began()
+    try:
+        assert active() == [kim.display_name]  # kept for the version the request began with
+        elsewhere = threading.Thread(target=taken_off_elsewhere)
+        elsewhere.start()
+        elsewhere.join()
+        with transaction.atomic(), CaptureQueriesContext(connection) as seen:
+            in_transaction = active()
+            again = active()
+    finally:
+        request_ended()
+
+    assert in_transaction == again == []
+    versions, roster = (query["sql"] for query in seen.captured_queries)  # the roster once
+    assert "clinic_dataversion" in versions
+    assert '"scheduling_practitioner"' in roster
+
+
 def test_a_transaction_that_changes_the_calendar_reads_its_own_change(
     kim: Practitioner,
 ) -> None:
@@ -384,9 +415,11 @@ def test_a_second_move_of_a_maintenance_session_takes_8_statements(
     # The calendar, the reminder rules and the course's protocol are kept: the versions;
     # BEGIN, lock the course, the session, the patient and the practitioner (one statement);
     # the versions again, now the locks are held; busy times; the session, its history row,
-    # the reminders cancelled and written anew (one statement); COMMIT; the version raise.
+    # the reminders cancelled and written anew (one statement); the version raise; COMMIT.
     assert len(sql) == 8, "\n".join(sql)
     assert sql[5].startswith('WITH w0 AS (UPDATE "scheduling_session"'), sql[5]
+    assert sql[6].startswith("INSERT INTO clinic_dataversion"), sql[6]
+    assert sql[7] == "COMMIT"
     assert 'INSERT INTO "scheduling_historicalsession"' in sql[5]
     assert 'INSERT INTO "scheduling_reminder"' in sql[5]
     session.refresh_from_db()

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.data_version import data_version
+from clinic.data_version import Area, data_version
 from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient, PatientAccess
 from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session
@@ -63,6 +63,34 @@ def test_a_committed_change_raises_the_version_and_a_rolled_back_one_does_not(
 
     assert after_commit == before + 1  # once per transaction, however many statements
     assert after_rollback == after_commit
+
+
+def _written_by(table: str, pk: int) -> int:
+    """The transaction that last wrote a row (PostgreSQL's ``xmin``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT xmin::text FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_a_change_and_its_new_version_are_committed_together(
+    patient: Patient, autocommit: bool
+) -> None:
+    """The version goes up in the writing transaction itself, so no request can read the old
+    version with the change already there (and keep a stale page under it)."""
+    before = data_version()
+
+    if autocommit:
+        Patient.objects.filter(pk=patient.pk).update(notes="Prefers afternoons.")
+    else:
+        with transaction.atomic():
+            Patient.objects.filter(pk=patient.pk).update(notes="Prefers mornings.")
+
+    assert data_version() == before + 1
+    assert _written_by("clinic_dataversion", int(Area.ALL)) == _written_by(
+        "patients_patient", patient.pk
+    )
 
 
 def test_reading_pages_changes_no_version(staff: Client, patient: Patient) -> None:

@@ -12,13 +12,13 @@ is kept between requests (clinic/page_cache.py).
   flags and consents).
 
 The versions go up inside the transaction that made the change, as its last statement before
-COMMIT (the clinic's database backends call :func:`raise_before_commit`; a write in autocommit
-is given a transaction of its own). A change and its new versions therefore become visible
-together: whoever reads a version sees every change committed under it. That is what lets a
-request read the versions once, before anything they guard (the session brings them in the
-same query, clinic/session_store.py; an API token request reads them on its own), and a booking
-trust a value kept for the version it reads once its locks are held
-(:func:`transaction_data_version`).
+COMMIT (the clinic's database backends call :func:`raise_before_commit`; on PostgreSQL a write
+in autocommit is given a transaction of its own, see :func:`watch_writes`). A change and its
+new versions therefore become visible together: whoever reads a version sees every change
+committed under it. That is what lets a request read the versions once, before anything they
+guard (the session brings them in the same query, clinic/session_store.py; an API token
+request reads them on its own), and a booking trust a value kept for the version it reads
+once its locks are held (:func:`transaction_data_version`).
 """
 
 from __future__ import annotations
@@ -199,9 +199,9 @@ def unseen_writes() -> Iterator[None]:
 class _PendingRaise:
     """The areas one transaction wrote, raised by the clinic's database backends just before it
     commits (:func:`raise_before_commit`). Also its on-commit callback, which raises them if
-    nothing did (a test running the callbacks of a transaction it never commits). One per
-    transaction, so a write made by another on-commit callback cannot take over a pending
-    one's areas."""
+    nothing did: a write in autocommit on SQLite, or a test running the callbacks of a
+    transaction it never commits. One per transaction, so a write made by another on-commit
+    callback cannot take over a pending one's areas."""
 
     def __init__(self, alias: str, areas: frozenset[Area]) -> None:
         self.alias = alias
@@ -244,12 +244,17 @@ def watch_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     """Execute wrapper on every connection: note the areas a write changes, to be raised when
-    its transaction commits. A write in autocommit gets a transaction of its own for that."""
+    its transaction commits.
+
+    A write in autocommit gets a transaction of its own for that on PostgreSQL, whose driver
+    has the whole answer in hand once the statement ran. SQLite cannot commit while the caller
+    has yet to read the rows a write returns (an INSERT's new id): there the versions go up
+    right after the write instead (the on-commit callback runs at once)."""
     areas = _NONE if _unseen.get() else statement_areas(sql)
     connection = cast(BaseDatabaseWrapper, context["connection"])
     if not areas or not _has_version_table(connection):
         return execute(sql, params, many, context)
-    if not connection.in_atomic_block:
+    if not connection.in_atomic_block and connection.vendor == "postgresql":
         with transaction.atomic(using=connection.alias):
             return watch_writes(execute, sql, params, many, context)
     result = execute(sql, params, many, context)

@@ -57,7 +57,7 @@ class ApiToken(models.Model):
 
 
 class DataVersion(models.Model):
-    """A number per area raised after every committed change to its tables (row 1: any of the
+    """A number per area raised with every committed change to its tables (row 1: any of the
     clinic's data), which keys kept pages and values (see clinic/data_version.py). Written with
     raw SQL, never through the ORM."""
 

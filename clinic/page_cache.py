@@ -5,9 +5,9 @@ reload them all day, patients reopen their schedule. Building such a page costs 
 milliseconds of Python (rows, presenters, templates), so a built answer is kept under a key made
 of everything it depends on:
 
-- the **data version** (clinic/data_version.py), a counter in the database raised after every
-  committed transaction that wrote to the clinic's tables, whichever way and in whichever
-  process, so a change shows on the very next request;
+- the **data version** (clinic/data_version.py), a counter in the database raised by every
+  transaction that wrote to the clinic's tables, in the same commit, whichever way and in
+  whichever process, so a change shows on the very next request;
 - the **minute**, so what depends on the clock (the next free times, "overdue", the next
   session) is at most a minute behind it;
 - the request: path and query string, user, language, the HTMX headers and ``Accept``; for

@@ -170,6 +170,56 @@ def test_one_transaction_raises_each_area_it_wrote_once(course: TreatmentPlan) -
     assert after[Area.ACCOUNTS] == before[Area.ACCOUNTS]
 
 
+@pytest.mark.postgres
+def test_a_writer_waiting_for_a_row_does_not_hold_the_versions(patient: Patient) -> None:
+    """One transaction changes the calendar, then waits for a patient another holds; that one
+    changes the calendar too and commits. Were the versions raised at each write rather than
+    just before COMMIT, the first would hold the calendar's version row while it waits, the
+    second would wait for that row: a deadlock, and one of the two changes lost."""
+    holds_the_patient, first_has_written = threading.Event(), threading.Event()
+    failures: list[str] = []
+
+    def close(day: int, reason: str) -> None:
+        Closure.objects.create(starts_on=upcoming(day), ends_on=upcoming(day), reason=reason)
+
+    def first() -> None:
+        try:
+            holds_the_patient.wait(5)
+            with transaction.atomic():
+                close(3, "First")
+                first_has_written.set()
+                Patient.objects.select_for_update().get(pk=patient.pk)  # waits for second
+        except Exception as error:  # reported by the assertion below
+            failures.append(repr(error))
+        finally:
+            first_has_written.set()
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            with transaction.atomic():
+                Patient.objects.select_for_update().get(pk=patient.pk)
+                holds_the_patient.set()
+                first_has_written.wait(5)
+                close(4, "Second")
+        except Exception as error:  # reported by the assertion below
+            failures.append(repr(error))
+        finally:
+            holds_the_patient.set()
+            connections.close_all()
+
+    before = data_version(Area.CALENDAR)
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert sorted(Closure.objects.values_list("reason", flat=True)) == ["First", "Second"]
+    assert data_version(Area.CALENDAR) == before + 2
+
+
 def test_a_write_made_by_an_on_commit_callback_leaves_the_transactions_own_areas(
     staff_user: User,
 ) -> None:
@@ -390,6 +440,7 @@ def move(api: Client, session: Session, start: datetime) -> Any:
     )
 
 
+@pytest.mark.postgres  # elsewhere the move's writes go one by one (clinic/combined_writes.py)
 def test_a_second_move_of_a_maintenance_session_takes_8_statements(
     api: Client, kim: Practitioner, patient: Any
 ) -> None:

@@ -38,8 +38,9 @@ def api_token_create(*, user: User, name: str, created_by: User | None) -> tuple
 
 
 # When this process last wrote a token's last use: the token itself may be kept (with the
-# last use it had when read) for as long as the accounts stay unchanged.
-_last_use_written: dict[int, datetime] = {}
+# last use it had when read) for as long as the accounts stay unchanged. By digest, not id:
+# SQLite gives a deleted token's id to the next one.
+_last_use_written: dict[str, datetime] = {}
 
 
 def api_token_user(raw: str) -> User | None:
@@ -53,13 +54,13 @@ def api_token_user(raw: str) -> User | None:
         return None
     token, user = found
     now = timezone.now()
-    written = max(filter(None, (token.last_used_at, _last_use_written.get(token.pk))), default=None)
+    written = max(filter(None, (token.last_used_at, _last_use_written.get(digest))), default=None)
     # At most one write a minute per token, so busy integrations do not write on every request;
     # bookkeeping that no page shows, so it leaves the data versions (and what is kept) alone.
     if written is None or (now - written).total_seconds() > 60:
         with unseen_writes():
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        _last_use_written[token.pk] = now
+        _last_use_written[digest] = now
     return user
 
 

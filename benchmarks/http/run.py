@@ -57,6 +57,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--note", default="", help="a line for RESULTS.md, e.g. what else ran on the machine"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="TEXT",
+        help="only the endpoints whose name holds TEXT, with ping for the ratio (for comparing "
+        "two versions of the code; not written to RESULTS.md)",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0:
         parser.error("--duration must be at least 1 and --warmup at least 0")
@@ -189,6 +196,14 @@ def _load(
     )
 
 
+def chosen_endpoints(targets: Targets, only: str) -> list[Endpoint]:
+    """Every endpoint, or those whose name holds ``only`` (any case) and ping."""
+    found = endpoints(targets)
+    if not only:
+        return found
+    return [e for e in found if e.path == "/ping" or only.lower() in e.name.lower()]
+
+
 def measure(
     server: serve.Server,
     targets: Targets,
@@ -200,7 +215,7 @@ def measure(
     """Each endpoint in turn: log in afresh (so no session idles out meanwhile), one request to
     see the answer, a warm-up, then the measured run."""
     measured = []
-    for endpoint in endpoints(targets):
+    for endpoint in chosen_endpoints(targets, args.only):
         credentials = Credentials(
             staff_cookie=(
                 serve.login(server.host, accounts.staff_username, accounts.staff_password)
@@ -306,7 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.table(rows, memory, title=title).print()
         if server_log.strip():
             print(f"\nLast lines of gunicorn's log:\n{server_log}")
-        if sizes.name == "full":  # a smaller clinic's figures would not compare
+        # A smaller clinic's figures, or some endpoints only, would not compare.
+        if sizes.name == "full" and not args.only:
             _write_results(
                 rows,
                 memory,

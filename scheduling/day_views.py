@@ -1,6 +1,7 @@
-"""The pages a receptionist runs the day from: Today (the day's sessions with arrivals, the
-next free times, courses that need attention, reminders that failed, maintenance coming due)
-and Maintenance due (with one-click booking near each due date)."""
+"""The pages a receptionist runs the day from: Today (the day's sessions with arrivals, courses
+that need attention, patients' requests; beside them the next free times, reminders that
+failed and maintenance coming due) and Maintenance due (with one-click booking near each due
+date)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from clinic.formatting import format_when, local_day
+from clinic.htmx import HtmxHttpRequest, render_page_or_partial
 from clinic.page_cache import cached_page
 from scheduling.availability import maintenance_offers, next_free_slots
 from scheduling.errors import SchedulingConflictError
@@ -40,17 +42,38 @@ REPEATS_SHOWN_DAYS = 7
 
 @cached_page
 def today(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    day = local_day(now)
+    """The day: each practitioner's sessions, then what needs acting on. The side panels come
+    from :func:`today_side`, which the page asks for once it is shown."""
+    day = local_day(timezone.now())
     return render(
         request,
         "scheduling/today.html",
         {
             "section": "today",
             "day": day,
-            "now": now,
             "columns": day_by_practitioner(user=request.user, day=day),
             "attention": plans_needing_attention(),
+            "open_requests": open_session_requests(limit=50),
+        },
+    )
+
+
+@cached_page
+def today_side(request: HtmxHttpRequest) -> HttpResponse:
+    """Today's side panels: the next free times, reminders that could not be sent, messages
+    that may have arrived twice, and maintenance coming due.
+
+    Loaded by Today after the day is on screen, and again whenever a session changes there (a
+    move or a cancellation frees time). The day's agenda so no longer waits for the search for
+    free times, the page's costliest part; without JavaScript, a page of its own."""
+    now = timezone.now()
+    day = local_day(now)
+    return render_page_or_partial(
+        request,
+        "scheduling/today_side.html",
+        "side",
+        {
+            "section": "today",
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
             "repeated": possibly_repeated_count(since=now - timedelta(days=REPEATS_SHOWN_DAYS)),
@@ -58,7 +81,6 @@ def today(request: HttpRequest) -> HttpResponse:
             "due_soon": maintenance_due(
                 until=day + timedelta(days=DUE_SOON_DAYS), with_sessions=False, limit=20
             ),
-            "open_requests": open_session_requests(limit=50),
         },
     )
 

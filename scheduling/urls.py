@@ -7,6 +7,7 @@ from scheduling import calendar_views, day_views, patient_views, session_views, 
 
 staff_urlpatterns: list[URLPattern] = [
     path("", day_views.today, name="today"),
+    path("today/side/", day_views.today_side, name="today-side"),
     path(
         "reminders/<int:reminder_id>/retry/", day_views.reminder_retry_view, name="reminder-retry"
     ),

@@ -22,6 +22,7 @@ class Endpoint:
     path: str
     auth: Auth
     write: bool = False  # the reschedule POST, driven by the Lua script
+    htmx: bool = False  # asked for by htmx, as the page asks for its parts
 
 
 def endpoints(targets: Targets) -> list[Endpoint]:
@@ -31,6 +32,7 @@ def endpoints(targets: Targets) -> list[Endpoint]:
     return [
         Endpoint("ping (no database)", "/ping", "none"),
         Endpoint("Today", "/staff/", "staff"),
+        Endpoint("Today's side panels", "/staff/today/side/", "staff", htmx=True),
         Endpoint("calendar day, all practitioners", f"/staff/calendar/?day={day}", "staff"),
         Endpoint(
             "calendar week, one practitioner",
@@ -70,6 +72,8 @@ class Credentials:
                 found = {}
         if endpoint.write:
             found["Content-Type"] = "application/json"
+        if endpoint.htmx:
+            found["HX-Request"] = "true"
         return found
 
 

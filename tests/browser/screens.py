@@ -21,6 +21,12 @@ def set_language(page: Page, base_url: str, language: str) -> None:
     page.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
 
 
+def loaded_in_parts(page: Page) -> None:
+    """Wait for the parts a page loads once shown (``hx-trigger="load"``, such as Today's side
+    panels) to have replaced their placeholders."""
+    page.wait_for_function("() => !document.querySelector('[hx-trigger=\"load\"]')")
+
+
 def capture(page: Page, base_url: str, name: str) -> list[Path]:
     """Reload the current page in each language and viewport and save a full-page screenshot
     of each; the page is left as it was (English, desktop)."""
@@ -29,6 +35,7 @@ def capture(page: Page, base_url: str, name: str) -> list[Path]:
     for language in LANGUAGES:
         set_language(page, base_url, language)
         page.reload()
+        loaded_in_parts(page)
         for device, size in VIEWPORTS.items():
             page.set_viewport_size(size)
             path = FOLDER / f"{name}-{device}-{language}.png"

@@ -176,6 +176,44 @@ def test_completing_a_session_with_reactions_shows_them_on_the_patients_page(
     assert session.reactions == ["swelling", "redness"]
 
 
+def test_todays_side_panels_load_beside_the_day_and_follow_a_change_made_there(
+    reception: str, page: Page, kim: Practitioner
+) -> None:
+    base = reception
+    # Under way (arrival can be marked until it ends), yet today on the clinic's calendar.
+    session = hold(kim, max(timezone.now() - timedelta(minutes=20), seoul(local_today(), 0)))
+
+    page.goto(f"{base}/staff/")
+    side = page.locator(".today-side-panels")
+    expect(side.get_by_role("heading", name="Next free times")).to_be_visible()
+    expect(side).to_contain_text("Dr. Kim Seo-yeon")
+    expect(side.locator("section", has_text="Maintenance due")).to_contain_text("Nobody.")
+
+    # Meanwhile a course comes due; the receptionist marks an arrival on Today.
+    due = hold(
+        kim, seoul(local_today() - timedelta(days=180), 11), status=SessionStatus.COMPLETED
+    ).plan
+    due.status = PlanStatus.MAINTENANCE
+    due.maintenance_due_on = local_today() + timedelta(days=5)
+    due.save()
+    settled(page)
+    with page.expect_response(lambda r: "/staff/today/side/" in r.url):
+        page.get_by_role(
+            "button", name=re.compile(f"^Arrived.*{re.escape(session.plan.patient.full_name)}")
+        ).click()
+
+    expect(side.locator("section", has_text="Maintenance due")).to_contain_text(
+        due.patient.full_name
+    )
+    expect(page.locator(".agenda-item.arrived")).to_have_count(1)
+
+    # Without JavaScript the placeholder's link opens them as a page of their own.
+    page.goto(f"{base}/staff/today/side/")
+    expect(page.get_by_role("heading", name="Free times and follow-ups")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(due.patient.full_name)
+    capture(page, base, "today-side")
+
+
 def test_booking_a_maintenance_session_from_the_due_list(
     reception: str, page: Page, kim: Practitioner
 ) -> None:

@@ -503,14 +503,15 @@ def desk(client: Client, staff_user: User) -> Client:
 ROSTER_READ = 'MIN("treatments_treatment"."session_minutes")'
 
 
+@pytest.mark.parametrize("part", ["staff:today", "staff:today-side"])
 def test_after_a_booking_today_is_built_without_reading_the_practitioners_again(
-    desk: Client, kim: Practitioner, course: TreatmentPlan
+    desk: Client, kim: Practitioner, course: TreatmentPlan, part: str
 ) -> None:
-    assert "Dr. Kim" in desk.get(reverse("staff:today")).text
+    assert "Dr. Kim" in desk.get(reverse(part)).text
 
     book(course, seoul(upcoming(2), 11))
     with CaptureQueriesContext(connection) as seen:
-        page = desk.get(reverse("staff:today")).text
+        page = desk.get(reverse(part)).text
 
     assert "Dr. Kim" in page
     assert not any(ROSTER_READ in query["sql"] for query in seen.captured_queries)

@@ -70,6 +70,7 @@ ROUTES: dict[str, tuple[int, int, int, int, int]] = {
     "calendar-feed": (200, 200, 200, 200, 200),  # the secret address is the key
     # Staff pages
     "staff:today": (LOGIN, 403, 403, 200, 200),
+    "staff:today-side": (LOGIN, 403, 403, 200, 200),
     "staff:reminder-retry": (LOGIN, 403, 403, 405, 405),
     "staff:calendar": (LOGIN, 403, 403, 200, 200),
     "staff:maintenance": (LOGIN, 403, 403, 200, 200),

@@ -169,15 +169,14 @@ def test_a_calendar_day_that_is_not_a_date_shows_today(staff: Client) -> None:
     assert response.context["day"] == local_today()
 
 
-@pytest.mark.parametrize("sessions", [10, 200])
-def test_today_takes_the_same_queries_however_busy_the_day(
-    staff: Client, sessions: int, django_assert_num_queries: Callable[..., Any]
-) -> None:
+def busy_day(sessions: int) -> None:
+    """``sessions`` sessions today across four practitioners, and a tenth as many courses that
+    need attention and as many coming due for maintenance."""
     today = local_today()
     practitioners = [PractitionerFactory() for _ in range(4)]
     for n in range(sessions):
         hold(practitioners[n % 4], seoul(today, 0) + timedelta(minutes=5 * n), minutes=5)
-    for n in range(sessions // 10):  # as many courses to look at and maintenance coming due
+    for n in range(sessions // 10):
         missed = hold(practitioners[0], seoul(today - timedelta(days=20 + n), 10))
         missed.status = SessionStatus.NO_SHOW
         missed.save()
@@ -189,18 +188,38 @@ def test_today_takes_the_same_queries_however_busy_the_day(
             status=PlanStatus.MAINTENANCE, maintenance_due_on=today + timedelta(days=5)
         )
 
+
+@pytest.mark.parametrize("sessions", [10, 200])
+def test_today_takes_the_same_queries_however_busy_the_day(
+    staff: Client, sessions: int, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    busy_day(sessions)
+
     # session, user with roles; attention (with its missed sessions); the day's sessions,
-    # practitioners (with their shortest treatment); next free times (practitioners again, as
-    # nothing is kept here; the calendar's rules in one, bookings); failed reminders; messages
-    # possibly sent twice; maintenance due; patients' open requests; and, as nothing is kept
-    # here, the catalogue's protocols and milestones for attention, the day's sessions,
-    # maintenance due and the open requests (2 each: none once kept, see
-    # tests/clinic/test_kept_values.py)
-    with django_assert_num_queries(20):
+    # practitioners (with their shortest treatment); patients' open requests; and, as nothing
+    # is kept here, the catalogue's protocols and milestones for attention, the day's sessions
+    # and the open requests (2 each: none once kept, see tests/clinic/test_kept_values.py)
+    with django_assert_num_queries(12):
         response = staff.get(reverse("staff:today"))
 
     assert response.text.count('class="agenda-item"') == sessions
     assert response.text.count("Session 1 was missed.") == sessions // 10
+
+
+@pytest.mark.parametrize("sessions", [10, 200])
+def test_todays_side_panels_take_the_same_queries_however_busy_the_day(
+    staff: Client, sessions: int, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    busy_day(sessions)
+
+    # session, user with roles; next free times (practitioners with their shortest treatment,
+    # the calendar's rules in one, bookings); failed reminders; messages possibly sent twice;
+    # maintenance due, and, as nothing is kept here, the catalogue's protocols and milestones
+    # for it (none once kept)
+    with django_assert_num_queries(10):
+        response = staff.get(reverse("staff:today-side"), headers={"HX-Request": "true"})
+
+    assert response.text.count("Due ") == sessions // 10
 
 
 def test_maintenance_lists_overdue_and_due_courses_without_a_booked_session(
@@ -471,12 +490,43 @@ def test_the_booking_preview_takes_the_same_queries_however_full_the_calendar(
 
 
 def test_today_offers_each_practitioners_next_free_times(staff: Client, kim: Practitioner) -> None:
-    response = staff.get(reverse("staff:today"))
+    response = staff.get(reverse("staff:today-side"), headers={"HX-Request": "true"})
 
     [offer] = [o for o in response.context["next_free"] if o.practitioner == kim]
     assert len(offer.starts) == 3
     assert all(start > timezone.now() for start in offer.starts)
     assert offer.starts == sorted(offer.starts)
+
+
+def test_today_loads_its_side_panels_once_shown_and_again_when_a_session_changes(
+    staff: Client, kim: Practitioner
+) -> None:
+    side = reverse("staff:today-side")
+
+    today = staff.get(reverse("staff:today")).text
+    panels = staff.get(side, headers={"HX-Request": "true"}).text
+
+    assert f'hx-get="{side}" hx-trigger="load"' in today
+    assert f'<a href="{side}">' in today  # without JavaScript, a link to them
+    assert kim.display_name not in today.split('<aside class="today-side">')[1]  # not yet
+    assert panels.startswith('<div class="today-side-panels"')  # the panels alone, swapped in
+    assert f'hx-get="{side}" hx-trigger="sessions-changed from:body"' in panels
+    assert "Next free times" in panels
+    assert kim.display_name in panels
+    assert "<html" not in panels
+
+
+def test_todays_side_panels_are_a_page_of_their_own_without_javascript(
+    staff: Client, kim: Practitioner
+) -> None:
+    response = staff.get(reverse("staff:today-side"))
+
+    assert "<html" in response.text
+    assert "<h1>Free times and follow-ups</h1>" in response.text
+    assert f'href="{reverse("staff:today")}"' in response.text
+    assert "Next free times" in response.text
+    assert kim.display_name in response.text
+    assert "HX-Request" in response["Vary"]
 
 
 def test_a_failed_reminder_is_listed_and_can_be_tried_again(
@@ -496,7 +546,7 @@ def test_a_failed_reminder_is_listed_and_can_be_tried_again(
         last_error="gateway refused the number",
     )
 
-    page = staff.get(reverse("staff:today")).text
+    page = staff.get(reverse("staff:today-side"), headers={"HX-Request": "true"}).text
     assert "gateway refused the number" in page
 
     staff.post(reverse("staff:reminder-retry", args=[reminder.pk]))

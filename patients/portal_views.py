@@ -16,11 +16,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic.access import PatientHttpRequest
 from clinic.accounts import user_access_end
+from clinic.redirects import safe_next
 from patients.forms import PasswordForgottenForm
 from patients.models import Patient
 from patients.services import patient_language_set, portal_password_forgotten
@@ -31,11 +31,7 @@ from patients.tokens import portal_link_tokens
 def language(request: PatientHttpRequest) -> HttpResponse:
     """The language switch on patient pages: it changes the patient's preferred language, so
     their pages and every message they receive follow (and remembers it in the browser)."""
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("portal:schedule")
+    next_url = safe_next(request, reverse("portal:schedule"))
     chosen = str(request.POST.get("language", ""))
     try:
         patient_language_set(

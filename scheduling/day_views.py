@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from clinic.formatting import format_when, local_day
 from clinic.htmx import HtmxHttpRequest, render_page_or_partial
 from clinic.page_cache import cached_page
+from clinic.redirects import safe_next
 from scheduling.availability import maintenance_offers, next_free_slots
 from scheduling.errors import SchedulingConflictError
 from scheduling.models import Reminder, SessionKind, TreatmentPlan
@@ -74,6 +75,8 @@ def today_side(request: HtmxHttpRequest) -> HttpResponse:
         "side",
         {
             "section": "today",
+            # Where "Try again" comes back to: Today, or this page when it stands alone.
+            "back": reverse("staff:today") if request.htmx else request.path,
             "next_free": next_free_slots(now=now),
             "failed": list(failed_reminders()),
             "repeated": possibly_repeated_count(since=now - timedelta(days=REPEATS_SHOWN_DAYS)),
@@ -94,7 +97,7 @@ def reminder_retry_view(request: HttpRequest, reminder_id: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         (messages.success if outcome.retried else messages.info)(request, outcome.message)
-    return redirect("staff:today")
+    return redirect(safe_next(request, reverse("staff:today")))
 
 
 def _month_start(day: date, months_ahead: int) -> date:

@@ -18,11 +18,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 
 from clinic.formatting import format_when, local_day
 from clinic.htmx import HtmxHttpRequest
+from clinic.redirects import safe_next
 from scheduling.errors import SchedulingConflictError
 from scheduling.forms import CancelSessionForm, CompleteSessionForm, MoveForm
 from scheduling.models import Reaction, Session
@@ -38,13 +38,6 @@ from scheduling.services import (
 
 # Pages that show sessions refresh themselves when the panel changes one.
 CHANGED_EVENT = "sessions-changed"
-
-
-def _back_url(request: HtmxHttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
-        return wanted
-    return ""
 
 
 def _visible_session(request: HtmxHttpRequest, session_id: int) -> Session:
@@ -117,7 +110,7 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     if done:
         if not request.htmx:
             messages.success(request, done)
-            return redirect(_back_url(request) or request.path)
+            return redirect(safe_next(request) or request.path)
         session = _visible_session(request, session_id)
         move = MoveForm(
             initial={"day": local_day(session.starts_at)}, session=session, prefix="move"
@@ -137,7 +130,7 @@ def session_panel(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         "move_open": action in ("pick_day", "preview_move") or bool(moves),
         "refusal": refusal,
         "done": done,
-        "next": _back_url(request),
+        "next": safe_next(request),
         "today": local_day(session.starts_at) == _today(),
         "started": session.starts_at <= timezone.now(),
         "reaction_choices": Reaction.choices,

@@ -16,13 +16,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.formatting import format_day, format_when, local_day
 from clinic.htmx import HtmxHttpRequest
+from clinic.redirects import safe_next
 from patients.models import Patient
 from scheduling.errors import SchedulingConflictError
 from scheduling.explain import explain_no_fit
@@ -158,15 +158,6 @@ def _say_what_happened(request: HttpRequest, plan: TreatmentPlan) -> None:
 # --- Patients' requests ----------------------------------------------------------------------
 
 
-def _back(request: HttpRequest, fallback: str) -> str:
-    wanted = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return wanted
-    return fallback
-
-
 @require_POST
 def request_accept(request: HttpRequest, request_id: int) -> HttpResponse:
     """Do what the patient asked (move or cancel, through the scheduling services)."""
@@ -201,7 +192,7 @@ def _answer(request: HttpRequest, request_id: int, *, accept: bool) -> HttpRespo
             asked.refresh_from_db()
         else:
             _say_how_it_was_answered(request, answered)
-            return redirect(_back(request, reverse("staff:patient", args=[asked.patient_id])))
+            return redirect(safe_next(request, reverse("staff:patient", args=[asked.patient_id])))
     return render(
         request,
         "scheduling/request_answer.html",

@@ -548,12 +548,43 @@ def test_a_failed_reminder_is_listed_and_can_be_tried_again(
 
     page = staff.get(reverse("staff:today-side"), headers={"HX-Request": "true"}).text
     assert "gateway refused the number" in page
+    assert f'name="next" value="{reverse("staff:today")}"' in page  # shown on Today
 
-    staff.post(reverse("staff:reminder-retry", args=[reminder.pk]))
+    retried = staff.post(
+        reverse("staff:reminder-retry", args=[reminder.pk]), {"next": reverse("staff:today")}
+    )
+    assert retried["Location"] == reverse("staff:today")
     reminder.refresh_from_db()
     assert reminder.status == ReminderStatus.PENDING
     again = staff.post(reverse("staff:reminder-retry", args=[reminder.pk]), follow=True)
     assert "not failed: nothing was changed" in again.text
+
+
+def test_trying_a_reminder_again_from_the_side_panels_page_comes_back_to_it(
+    staff: Client, kim: Practitioner
+) -> None:
+    from scheduling.models import Reminder, ReminderKind, ReminderStatus
+
+    session = hold(kim, timezone.now() + timedelta(days=3))
+    reminder = Reminder.objects.create(
+        plan=session.plan,
+        session=session,
+        kind=ReminderKind.SESSION_EARLY,
+        channel="sms",
+        due_at=timezone.now() - timedelta(hours=1),
+        status=ReminderStatus.FAILED,
+        last_error="gateway refused the number",
+    )
+    side = reverse("staff:today-side")
+    assert f'name="next" value="{side}"' in staff.get(side).text  # without JavaScript
+    retry = reverse("staff:reminder-retry", args=[reminder.pk])
+
+    assert staff.post(retry, {"next": side})["Location"] == side
+    # Somewhere off the site is not followed: back to Today.
+    Reminder.objects.filter(pk=reminder.pk).update(status=ReminderStatus.FAILED)
+    assert staff.post(retry, {"next": "https://evil.example/"})["Location"] == reverse(
+        "staff:today"
+    )
 
 
 def test_retrying_with_get_is_not_allowed(staff: Client) -> None:

@@ -20,6 +20,7 @@ from scheduling.models import (
     Practitioner,
     Reminder,
     ReminderKind,
+    ReminderStatus,
     Room,
     Session,
     SessionStatus,
@@ -62,6 +63,24 @@ def due_session_reminder(patient: Patient, *, channel: str, hours_ahead: int = 3
         kind=ReminderKind.SESSION_LATE,
         channel=channel,
         due_at=timezone.now() - timedelta(minutes=1),
+    )
+
+
+def failed_reminder(
+    practitioner: Practitioner, error: str = "gateway refused the number"
+) -> Reminder:
+    """A reminder of another patient's session in three days with ``practitioner`` that failed
+    for good an hour ago, with ``error``: what Today lists for staff to try again."""
+    session = hold(practitioner, timezone.now() + timedelta(days=3))
+    return Reminder.objects.create(
+        plan=session.plan,
+        session=session,
+        kind=ReminderKind.SESSION_EARLY,
+        channel="sms",
+        due_at=timezone.now() - timedelta(hours=1),
+        status=ReminderStatus.FAILED,
+        attempts=5,
+        last_error=error,
     )
 
 

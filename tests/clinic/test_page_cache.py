@@ -20,9 +20,9 @@ from django.utils import timezone
 from clinic.data_version import Area, data_version
 from clinic.tokens import api_token_create, api_token_revoke
 from patients.models import Patient, PatientAccess
-from scheduling.models import Practitioner, Reminder, ReminderKind, ReminderStatus, Session
+from scheduling.models import Practitioner, Session
 from scheduling.services import session_mark_arrived
-from tests.helpers import hold
+from tests.helpers import failed_reminder, hold
 from tests.timeutil import local_today, seoul
 
 pytestmark = [pytest.mark.page_cache, pytest.mark.usefixtures("catalogue")]
@@ -194,17 +194,7 @@ def test_seeing_a_patient_from_a_kept_page_is_still_logged(
 def test_a_message_is_shown_once_and_not_kept_with_the_page(
     staff: Client, kim: Practitioner
 ) -> None:
-    session = hold(kim, timezone.now() + timedelta(days=3))
-    reminder = Reminder.objects.create(
-        plan=session.plan,
-        session=session,
-        kind=ReminderKind.SESSION_EARLY,
-        channel="sms",
-        due_at=timezone.now() - timedelta(hours=1),
-        status=ReminderStatus.FAILED,
-        attempts=5,
-        last_error="gateway refused the number",
-    )
+    reminder = failed_reminder(kim)
     staff.get(reverse("staff:today"))  # kept before the message exists
     message = "The reminder is queued again"
 

@@ -18,7 +18,7 @@ from patients.models import Patient
 from scheduling.models import PlanStatus, Practitioner, Session, SessionStatus, TreatmentPlan
 from scheduling.services import plan_schedule
 from tests.factories import PatientFactory, PractitionerFactory, SessionFactory
-from tests.helpers import book_and_schedule, db_state, flag, hold
+from tests.helpers import book_and_schedule, db_state, failed_reminder, flag, hold
 from tests.timeutil import WEDNESDAY, local_today, seoul, upcoming
 from treatments.models import ProtocolTemplate
 
@@ -532,19 +532,9 @@ def test_todays_side_panels_are_a_page_of_their_own_without_javascript(
 def test_a_failed_reminder_is_listed_and_can_be_tried_again(
     staff: Client, kim: Practitioner
 ) -> None:
-    from scheduling.models import Reminder, ReminderKind, ReminderStatus
+    from scheduling.models import ReminderStatus
 
-    session = hold(kim, timezone.now() + timedelta(days=3))
-    reminder = Reminder.objects.create(
-        plan=session.plan,
-        session=session,
-        kind=ReminderKind.SESSION_EARLY,
-        channel="sms",
-        due_at=timezone.now() - timedelta(hours=1),
-        status=ReminderStatus.FAILED,
-        attempts=5,
-        last_error="gateway refused the number",
-    )
+    reminder = failed_reminder(kim)
 
     page = staff.get(reverse("staff:today-side"), headers={"HX-Request": "true"}).text
     assert "gateway refused the number" in page
@@ -563,18 +553,9 @@ def test_a_failed_reminder_is_listed_and_can_be_tried_again(
 def test_trying_a_reminder_again_from_the_side_panels_page_comes_back_to_it(
     staff: Client, kim: Practitioner
 ) -> None:
-    from scheduling.models import Reminder, ReminderKind, ReminderStatus
+    from scheduling.models import Reminder, ReminderStatus
 
-    session = hold(kim, timezone.now() + timedelta(days=3))
-    reminder = Reminder.objects.create(
-        plan=session.plan,
-        session=session,
-        kind=ReminderKind.SESSION_EARLY,
-        channel="sms",
-        due_at=timezone.now() - timedelta(hours=1),
-        status=ReminderStatus.FAILED,
-        last_error="gateway refused the number",
-    )
+    reminder = failed_reminder(kim)
     side = reverse("staff:today-side")
     assert f'name="next" value="{side}"' in staff.get(side).text  # without JavaScript
     retry = reverse("staff:reminder-retry", args=[reminder.pk])

@@ -64,9 +64,9 @@ def today_side(request: HtmxHttpRequest) -> HttpResponse:
     """Today's side panels: the next free times, reminders that could not be sent, messages
     that may have arrived twice, and maintenance coming due.
 
-    Loaded by Today after the day is on screen, and again whenever a session changes there (a
-    move or a cancellation frees time). The day's agenda so no longer waits for the search for
-    free times, the page's costliest part; without JavaScript, a page of its own."""
+    Today asks for them once the day is on screen, and again whenever a session changes there
+    (a move or a cancellation frees time), so its agenda never waits for the search for free
+    times, the page's costliest part. Without JavaScript, a page of its own."""
     now = timezone.now()
     day = local_day(now)
     return render_page_or_partial(
